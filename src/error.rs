@@ -1,0 +1,254 @@
+//! The crate's one error type, [`ComponentError`], and its [`ErrorKind`].
+//!
+//! Every failure a caller can see is a `ComponentError`: it names the
+//! component, says in one line what went wrong, and keeps the underlying
+//! wasmtime error (with its wasm backtrace) as its [`source`](std::error::Error::source).
+//! Which [`ErrorKind`] a wasmtime failure becomes is decided in one place,
+//! `runtime::instance::classify`.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// What kind of failure a [`ComponentError`] reports.
+///
+/// The kinds are stable: tests, the CLI's `--json` output and fixture headers
+/// name them by [`ErrorKind::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The module's bytes could not be read (missing or unreadable file).
+    Load,
+    /// The module has zero bytes.
+    EmptyModule,
+    /// The bytes do not start with the `\0asm` magic of a WebAssembly binary.
+    InvalidMagic,
+    /// The WebAssembly text format could not be parsed.
+    InvalidWat,
+    /// Wasmtime rejected the binary (validation or compilation failed).
+    Compile,
+    /// The manifest is malformed: bad TOML, an unknown key or an absurd limit.
+    Manifest,
+    /// The module imports something the manifest does not permit.
+    PermissionDenied,
+    /// Instantiation failed for a reason other than a limit (for example an
+    /// import whose type does not match the host function).
+    Instantiation,
+    /// Linear memory would exceed `max_memory_bytes`.
+    MemoryLimit,
+    /// A table would exceed `max_table_elements`.
+    TableLimit,
+    /// The guest used up its fuel budget for one call.
+    OutOfFuel,
+    /// The guest ran past its wall-clock deadline for one call.
+    Deadline,
+    /// The guest trapped (unreachable, out-of-bounds access, stack overflow, ...).
+    Trap,
+    /// An export the lifecycle calls (`_start`, `_cleanup`, `_health`) has the
+    /// wrong type.
+    ExportSignature,
+    /// The operation is not allowed in the actor's current state.
+    InvalidTransition,
+}
+
+impl ErrorKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [ErrorKind; 15] = [
+        ErrorKind::Load,
+        ErrorKind::EmptyModule,
+        ErrorKind::InvalidMagic,
+        ErrorKind::InvalidWat,
+        ErrorKind::Compile,
+        ErrorKind::Manifest,
+        ErrorKind::PermissionDenied,
+        ErrorKind::Instantiation,
+        ErrorKind::MemoryLimit,
+        ErrorKind::TableLimit,
+        ErrorKind::OutOfFuel,
+        ErrorKind::Deadline,
+        ErrorKind::Trap,
+        ErrorKind::ExportSignature,
+        ErrorKind::InvalidTransition,
+    ];
+
+    /// The kind's stable name, identical to the variant name (`"MemoryLimit"`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Load => "Load",
+            ErrorKind::EmptyModule => "EmptyModule",
+            ErrorKind::InvalidMagic => "InvalidMagic",
+            ErrorKind::InvalidWat => "InvalidWat",
+            ErrorKind::Compile => "Compile",
+            ErrorKind::Manifest => "Manifest",
+            ErrorKind::PermissionDenied => "PermissionDenied",
+            ErrorKind::Instantiation => "Instantiation",
+            ErrorKind::MemoryLimit => "MemoryLimit",
+            ErrorKind::TableLimit => "TableLimit",
+            ErrorKind::OutOfFuel => "OutOfFuel",
+            ErrorKind::Deadline => "Deadline",
+            ErrorKind::Trap => "Trap",
+            ErrorKind::ExportSignature => "ExportSignature",
+            ErrorKind::InvalidTransition => "InvalidTransition",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The name given to [`ErrorKind::from_str`] is not a kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownErrorKind(pub String);
+
+impl fmt::Display for UnknownErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown error kind `{}`", self.0)
+    }
+}
+
+impl std::error::Error for UnknownErrorKind {}
+
+impl FromStr for ErrorKind {
+    type Err = UnknownErrorKind;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ErrorKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| UnknownErrorKind(s.to_string()))
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A failure of one component, with its [`ErrorKind`].
+///
+/// `Display` is one line: `component `name`: message`. The wasmtime error
+/// that caused it, when there is one, is the [`source`](std::error::Error::source).
+#[derive(Debug)]
+pub struct ComponentError {
+    component: String,
+    kind: ErrorKind,
+    message: String,
+    denied: Vec<String>,
+    source: Option<BoxError>,
+}
+
+impl ComponentError {
+    /// A new error of `kind` for `component`, with a one-line `message`.
+    pub fn new(
+        component: impl Into<String>,
+        kind: ErrorKind,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            component: component.into(),
+            kind,
+            message: message.into(),
+            denied: Vec::new(),
+            source: None,
+        }
+    }
+
+    /// Attaches the underlying cause, kept as [`source`](std::error::Error::source).
+    pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// A [`ErrorKind::PermissionDenied`] error listing every denied import
+    /// (as `module::name`).
+    pub fn permission_denied(component: impl Into<String>, denied: Vec<String>) -> Self {
+        let message = format!(
+            "{} import{} not permitted by the manifest: {}",
+            denied.len(),
+            if denied.len() == 1 { "" } else { "s" },
+            denied.join(", ")
+        );
+        let mut err = Self::new(component, ErrorKind::PermissionDenied, message);
+        err.denied = denied;
+        err
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The name of the component that failed.
+    pub fn component(&self) -> &str {
+        &self.component
+    }
+
+    /// The one-line description, without the component name.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Every import the manifest denied, as `module::name`; empty unless the
+    /// kind is [`ErrorKind::PermissionDenied`].
+    pub fn denied_imports(&self) -> &[String] {
+        &self.denied
+    }
+}
+
+impl fmt::Display for ComponentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "component `{}`: {}", self.component, self.message)
+    }
+}
+
+impl std::error::Error for ComponentError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_round_trips_through_its_name() {
+        for kind in ErrorKind::ALL {
+            assert_eq!(kind.as_str().parse::<ErrorKind>(), Ok(kind));
+            assert_eq!(kind.to_string(), format!("{kind:?}"));
+        }
+        assert!("memorylimit".parse::<ErrorKind>().is_err());
+    }
+
+    #[test]
+    fn display_is_one_line_naming_the_component() {
+        for kind in ErrorKind::ALL {
+            let e = ComponentError::new("echo", kind, "it broke");
+            assert_eq!(e.to_string(), "component `echo`: it broke");
+            assert_eq!(e.kind(), kind);
+            assert!(!e.to_string().contains('\n'));
+        }
+    }
+
+    #[test]
+    fn permission_denied_lists_every_import() {
+        let e = ComponentError::permission_denied(
+            "x",
+            vec!["env::a".to_string(), "wasi::b".to_string()],
+        );
+        assert_eq!(e.denied_imports(), ["env::a", "wasi::b"]);
+        assert_eq!(
+            e.to_string(),
+            "component `x`: 2 imports not permitted by the manifest: env::a, wasi::b"
+        );
+    }
+
+    #[test]
+    fn source_is_kept() {
+        use std::error::Error as _;
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
+        let e = ComponentError::new("x", ErrorKind::Load, "cannot read").with_source(io);
+        assert_eq!(e.source().map(|s| s.to_string()), Some("gone".to_string()));
+    }
+}

@@ -1,0 +1,35 @@
+//! Run WebAssembly modules as supervised actors on Wasmtime, with a
+//! lifecycle that is enforced rather than hoped for.
+//!
+//! A [`ComponentActor`] loads a module from a [`ComponentSource`], checks its
+//! imports against a [`ComponentManifest`] before anything runs, instantiates
+//! it under memory, table, fuel and wall-clock [`ResourceLimits`], and drives
+//! it through [`ActorState`]: Creating → Starting → Ready → Stopping →
+//! Terminated, or Failed. Every guest call (the module's `start` section,
+//! `_start`, `_health`, `_cleanup`) is bounded by a deadline that holds even
+//! for `(loop (br 0))`, and one actor's deadline never interrupts another's.
+//!
+//! Many actors share one [`Runtime`]: one engine, one epoch ticker thread,
+//! one cache of compiled modules.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod actor;
+mod error;
+mod manifest;
+mod runtime;
+mod sync;
+
+pub use actor::child::{Child, ChildHealth};
+pub use actor::component_actor::{ActorHandle, CleanupOutcome, ComponentActor};
+pub use actor::state::{ActorState, is_legal_step};
+pub use error::{ComponentError, ErrorKind, UnknownErrorKind};
+pub use manifest::{
+    ComponentManifest, MAX_CALL_DURATION, MAX_MEMORY_BYTES, MAX_TABLE_ELEMENTS, PermissionManifest,
+    ResourceLimits,
+};
+pub use runtime::engine::{Allocation, Runtime, RuntimeConfig};
+pub use runtime::host::{HOST_FUNCTIONS, MAX_LOG_BYTES};
+pub use runtime::instance::InstanceStats;
+pub use runtime::loader::{ComponentSource, WASM_MAGIC};

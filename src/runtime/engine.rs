@@ -1,0 +1,308 @@
+//! [`Runtime`]: the one `Engine` many actors share, its epoch ticker, and
+//! the cache of compiled, pre-linked modules.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, Module, PoolingAllocationConfig};
+
+use crate::error::{ComponentError, ErrorKind};
+use crate::manifest::{ComponentManifest, PermissionManifest};
+use crate::runtime::instance::{Prepared, one_line};
+
+/// How instances get their memory, tables and stacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Allocation {
+    /// Map memory for each instance when it is created (wasmtime's default).
+    #[default]
+    OnDemand,
+    /// Reserve `slots` instances' worth of memory up front and reuse it.
+    /// A start beyond `slots` live instances fails with
+    /// [`ErrorKind::Instantiation`]; a module whose memory may exceed
+    /// `max_memory_per_slot` is refused the same way.
+    Pooling {
+        /// How many instances may be live at once.
+        slots: u32,
+        /// The largest linear memory a slot holds, in bytes.
+        max_memory_per_slot: u64,
+    },
+}
+
+/// Settings of a [`Runtime`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeConfig {
+    /// Instance allocation strategy.
+    pub allocation: Allocation,
+    /// How often the epoch ticker ticks: the granularity of every deadline
+    /// and of the guest's yields to the async executor.
+    pub epoch_tick: Duration,
+    /// How many distinct modules the compile cache keeps (oldest evicted first).
+    pub module_cache_capacity: usize,
+}
+
+impl Default for RuntimeConfig {
+    /// On-demand allocation, a 1 ms tick, 64 cached modules.
+    fn default() -> Self {
+        Self {
+            allocation: Allocation::OnDemand,
+            epoch_tick: Duration::from_millis(1),
+            module_cache_capacity: 64,
+        }
+    }
+}
+
+/// The shared engine many actors run on. Cheap to clone; the epoch ticker
+/// thread ends (and is joined) when the last clone is dropped.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    allocation: Allocation,
+    cache: Mutex<ModuleCache>,
+    ticker: Option<Ticker>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("allocation", &self.inner.allocation)
+            .field("cached_modules", &self.cached_modules())
+            .finish()
+    }
+}
+
+impl Runtime {
+    /// Builds the engine for untrusted code (fuel and epoch interruption on,
+    /// threads and shared memory off) and starts its epoch ticker.
+    ///
+    /// With [`Allocation::Pooling`], if the pool cannot be reserved (for
+    /// example the address space is too small), falls back to on-demand
+    /// allocation with a warning; [`allocation`](Self::allocation) tells
+    /// which is in use.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Compile`] if wasmtime rejects the configuration.
+    pub fn new(config: RuntimeConfig) -> Result<Self, ComponentError> {
+        let (engine, allocation) = match config.allocation {
+            Allocation::OnDemand => (engine(Allocation::OnDemand)?, Allocation::OnDemand),
+            pooling @ Allocation::Pooling { .. } => match engine(pooling) {
+                Ok(e) => (e, pooling),
+                Err(err) => {
+                    tracing::warn!(error = %err, "pooling allocator unavailable; using on-demand allocation");
+                    (engine(Allocation::OnDemand)?, Allocation::OnDemand)
+                }
+            },
+        };
+        let ticker = Ticker::spawn(&engine, config.epoch_tick.max(Duration::from_micros(100)))
+            .map_err(|e| {
+                ComponentError::new("<runtime>", ErrorKind::Compile, format!("cannot start the epoch ticker: {e}"))
+                    .with_source(e)
+            })?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                engine,
+                allocation,
+                cache: Mutex::new(ModuleCache::new(config.module_cache_capacity.max(1))),
+                ticker: Some(ticker),
+            }),
+        })
+    }
+
+    /// The allocation strategy in use (on-demand after a pooling fallback).
+    pub fn allocation(&self) -> Allocation {
+        self.inner.allocation
+    }
+
+    /// How many distinct modules are compiled and cached.
+    pub fn cached_modules(&self) -> usize {
+        self.lock_cache().modules.len()
+    }
+
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    fn lock_cache(&self) -> std::sync::MutexGuard<'_, ModuleCache> {
+        // The cache holds no invariant a panic could break halfway.
+        self.inner.cache.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Compiles `bytes` (once per distinct content), checks it against
+    /// `manifest` and pre-links it (once per content and permission set).
+    pub(crate) fn prepare(
+        &self,
+        bytes: &Arc<[u8]>,
+        manifest: &ComponentManifest,
+    ) -> Result<Arc<Prepared>, ComponentError> {
+        let cached = self.lock_cache().lookup(bytes, manifest.permissions());
+        let module = match cached {
+            Lookup::Prepared(p) => return Ok(p),
+            Lookup::Module(m) => m,
+            Lookup::Miss => {
+                // Compile outside the lock: other actors keep starting.
+                let module = Module::from_binary(self.engine(), bytes).map_err(|e| {
+                    ComponentError::new(
+                        manifest.name(),
+                        ErrorKind::Compile,
+                        format!("invalid module: {}", one_line(&e)),
+                    )
+                    .with_source(e)
+                })?;
+                self.lock_cache().insert_module(bytes, module.clone());
+                module
+            }
+        };
+        let prepared = Arc::new(Prepared::new(self.engine(), &module, manifest)?);
+        self.lock_cache()
+            .insert_prepared(bytes, manifest.permissions(), prepared.clone());
+        Ok(prepared)
+    }
+}
+
+fn engine(allocation: Allocation) -> Result<Engine, ComponentError> {
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    config.epoch_interruption(true);
+    // Threads and shared memory stay off: wasmtime is built without its
+    // `threads` feature, so the validator rejects shared memories.
+    if let Allocation::Pooling {
+        slots,
+        max_memory_per_slot,
+    } = allocation
+    {
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_core_instances(slots)
+            .total_memories(slots)
+            .total_tables(slots)
+            .total_stacks(slots)
+            .max_memory_size(usize::try_from(max_memory_per_slot).unwrap_or(usize::MAX));
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    Engine::new(&config).map_err(|e| {
+        ComponentError::new("<runtime>", ErrorKind::Compile, format!("engine configuration rejected: {}", one_line(&e)))
+            .with_source(e)
+    })
+}
+
+/// Compiled modules keyed by their exact bytes (never by a hash alone: two
+/// different modules must never share an entry), each with its pre-linked
+/// forms per permission set.
+struct ModuleCache {
+    capacity: usize,
+    modules: HashMap<Arc<[u8]>, CacheEntry>,
+    order: VecDeque<Arc<[u8]>>,
+}
+
+struct CacheEntry {
+    module: Module,
+    prepared: Vec<(PermissionManifest, Arc<Prepared>)>,
+}
+
+enum Lookup {
+    Prepared(Arc<Prepared>),
+    Module(Module),
+    Miss,
+}
+
+impl ModuleCache {
+    fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            modules: HashMap::new(),
+            order: VecDeque::new(),
+        }
+    }
+
+    fn lookup(&self, bytes: &[u8], permissions: &PermissionManifest) -> Lookup {
+        match self.modules.get(bytes) {
+            None => Lookup::Miss,
+            Some(entry) => entry
+                .prepared
+                .iter()
+                .find(|(p, _)| p == permissions)
+                .map(|(_, prepared)| Lookup::Prepared(prepared.clone()))
+                .unwrap_or_else(|| Lookup::Module(entry.module.clone())),
+        }
+    }
+
+    fn insert_module(&mut self, bytes: &Arc<[u8]>, module: Module) {
+        if self.modules.contains_key(&bytes[..]) {
+            return;
+        }
+        while self.modules.len() >= self.capacity {
+            let Some(oldest) = self.order.pop_front() else { break };
+            self.modules.remove(&oldest);
+        }
+        self.order.push_back(bytes.clone());
+        self.modules.insert(
+            bytes.clone(),
+            CacheEntry {
+                module,
+                prepared: Vec::new(),
+            },
+        );
+    }
+
+    fn insert_prepared(&mut self, bytes: &[u8], permissions: &PermissionManifest, prepared: Arc<Prepared>) {
+        /// Permission sets kept per module; a module run under many
+        /// manifests re-links beyond this.
+        const PER_MODULE: usize = 8;
+        if let Some(entry) = self.modules.get_mut(bytes)
+            && entry.prepared.len() < PER_MODULE
+            && !entry.prepared.iter().any(|(p, _)| p == permissions)
+        {
+            entry.prepared.push((permissions.clone(), prepared));
+        }
+    }
+}
+
+/// The thread that advances the engine's epoch every tick. It holds only a
+/// weak reference to the engine, and stops as soon as its `Ticker` is dropped.
+struct Ticker {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Ticker {
+    fn spawn(engine: &Engine, tick: Duration) -> std::io::Result<Self> {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let weak = engine.weak();
+        let thread = std::thread::Builder::new()
+            .name("component-actor-epoch".into())
+            .spawn(move || {
+                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(tick) {
+                    match weak.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })?;
+        Ok(Self {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Stop the ticker before the engine goes.
+        drop(self.ticker.take());
+    }
+}

@@ -1,0 +1,372 @@
+//! One live instance: its `Store`, its typed lifecycle exports, and the one
+//! function that runs a guest call under a deadline and a fuel budget
+//! ([`WasmInstance::call`]) and the one that turns a wasmtime failure into an
+//! [`ErrorKind`] ([`classify`]).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::{
+    Engine, Extern, ExternType, InstancePre, Module, ModuleExport, Store, Trap, TypedFunc,
+    UpdateDeadline, ValType, WasmResults,
+};
+
+use crate::error::{ComponentError, ErrorKind};
+use crate::manifest::{ComponentManifest, ResourceLimits};
+use crate::runtime::host;
+use crate::runtime::limits::{Limiter, Refusals};
+
+/// Per-store state: who the guest is, its limiter, and the deadline of the
+/// guest call in progress.
+pub(crate) struct StoreData {
+    component: Arc<str>,
+    limiter: Limiter,
+    deadline: Instant,
+    logs: u64,
+}
+
+impl StoreData {
+    /// Counts one `host::log` line and returns the component's name for it.
+    pub(crate) fn note_log(&mut self) -> &Arc<str> {
+        self.logs += 1;
+        &self.component
+    }
+}
+
+/// The lifecycle exports' required types.
+const START: (&str, &[ValType]) = ("_start", &[]);
+const CLEANUP: (&str, &[ValType]) = ("_cleanup", &[]);
+const HEALTH: (&str, &[ValType]) = ("_health", &[ValType::I32]);
+
+/// A module checked against one manifest and pre-linked: all that is left
+/// for a start is a `Store` and an instantiation.
+pub(crate) struct Prepared {
+    pre: InstancePre<StoreData>,
+    start: Option<ModuleExport>,
+    cleanup: Option<ModuleExport>,
+    health: Option<ModuleExport>,
+}
+
+impl Prepared {
+    /// Checks every import against the manifest's permissions and every
+    /// lifecycle export's type, then links the permitted host functions.
+    pub(crate) fn new(
+        engine: &Engine,
+        module: &Module,
+        manifest: &ComponentManifest,
+    ) -> Result<Self, ComponentError> {
+        let name = manifest.name();
+        let denied: Vec<String> = module
+            .imports()
+            .filter(|i| !manifest.permissions().allows(i.module(), i.name()))
+            .map(|i| format!("{}::{}", i.module(), i.name()))
+            .collect();
+        if !denied.is_empty() {
+            return Err(ComponentError::permission_denied(name, denied));
+        }
+        for (export, results) in [START, CLEANUP, HEALTH] {
+            check_export(module, name, export, results)?;
+        }
+        let pre = host::linker(engine, manifest.permissions())
+            .and_then(|linker| linker.instantiate_pre(module))
+            .map_err(|e| {
+                ComponentError::new(name, ErrorKind::Instantiation, one_line(&e)).with_source(e)
+            })?;
+        Ok(Self {
+            pre,
+            start: module.get_export_index(START.0),
+            cleanup: module.get_export_index(CLEANUP.0),
+            health: module.get_export_index(HEALTH.0),
+        })
+    }
+}
+
+fn check_export(
+    module: &Module,
+    component: &str,
+    export: &str,
+    results: &[ValType],
+) -> Result<(), ComponentError> {
+    let Some(ty) = module.get_export(export) else {
+        return Ok(());
+    };
+    let expected = format!("[] -> [{}]", types(results.iter().cloned()));
+    let found = match ty {
+        ExternType::Func(f) => {
+            let ok = f.params().len() == 0
+                && f.results().len() == results.len()
+                && f.results().zip(results).all(|(a, b)| ValType::eq(&a, b));
+            if ok {
+                return Ok(());
+            }
+            format!("[{}] -> [{}]", types(f.params()), types(f.results()))
+        }
+        ExternType::Global(_) => "a global".to_string(),
+        ExternType::Table(_) => "a table".to_string(),
+        ExternType::Memory(_) => "a memory".to_string(),
+        ExternType::Tag(_) => "a tag".to_string(),
+    };
+    Err(ComponentError::new(
+        component,
+        ErrorKind::ExportSignature,
+        format!("export `{export}` is {found}, expected a function {expected}"),
+    ))
+}
+
+fn types(tys: impl Iterator<Item = ValType>) -> String {
+    tys.map(|t| t.to_string()).collect::<Vec<_>>().join(" ")
+}
+
+/// Memory and fuel figures of one instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct InstanceStats {
+    /// Bytes of linear memory now, over all memories.
+    pub memory_bytes: u64,
+    /// The most linear memory the instance ever had.
+    pub peak_memory_bytes: u64,
+    /// Fuel consumed by all guest calls so far (0 when fuel is not capped).
+    pub fuel_consumed: u64,
+    /// Lines the guest emitted through `host::log`.
+    pub log_lines: u64,
+}
+
+/// A live instance and its lifecycle exports.
+pub(crate) struct WasmInstance {
+    store: Store<StoreData>,
+    fuel_budget: Option<u64>,
+    fuel_consumed: u64,
+    start: Option<TypedFunc<(), ()>>,
+    cleanup: Option<TypedFunc<(), ()>>,
+    health: Option<TypedFunc<(), i32>>,
+}
+
+/// Which guest code a failure happened in, for messages and classification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Instantiate,
+    Start,
+    Health,
+    Cleanup,
+}
+
+impl Phase {
+    fn describe(self) -> &'static str {
+        match self {
+            Phase::Instantiate => "instantiation",
+            Phase::Start => "`_start`",
+            Phase::Health => "`_health`",
+            Phase::Cleanup => "`_cleanup`",
+        }
+    }
+}
+
+impl WasmInstance {
+    /// Instantiates `prepared` in a new store under `limits`. The module's
+    /// `start` section runs inside this, under the same deadline and fuel as
+    /// any other guest call.
+    pub(crate) async fn instantiate(
+        engine: &Engine,
+        prepared: &Prepared,
+        component: Arc<str>,
+        limits: &ResourceLimits,
+    ) -> Result<Self, ComponentError> {
+        let data = StoreData {
+            component,
+            limiter: Limiter::new(limits),
+            deadline: Instant::now(),
+            logs: 0,
+        };
+        let mut store = Store::new(engine, data);
+        store.limiter(|d| &mut d.limiter);
+        // Each store checks its own deadline on every epoch tick: yield to
+        // the async executor while there is time left, trap once it is past.
+        // The shared epoch is never bumped to stop one actor.
+        store.epoch_deadline_callback(|ctx| {
+            if Instant::now() < ctx.data().deadline {
+                Ok(UpdateDeadline::Yield(1))
+            } else {
+                Ok(UpdateDeadline::Interrupt)
+            }
+        });
+        let mut this = Self {
+            store,
+            fuel_budget: limits.max_fuel,
+            fuel_consumed: 0,
+            start: None,
+            cleanup: None,
+            health: None,
+        };
+        this.arm(limits.max_call_duration);
+        let result = prepared.pre.instantiate_async(&mut this.store).await;
+        this.settle_fuel();
+        let instance = result
+            .map_err(|e| this.classify(Phase::Instantiate, limits.max_call_duration, limits, e))?;
+        let store = &mut this.store;
+        let func = |store: &mut Store<StoreData>, e: &Option<ModuleExport>| {
+            e.as_ref()
+                .and_then(|e| instance.get_module_export(&mut *store, e))
+                .and_then(Extern::into_func)
+        };
+        // Types were checked in `Prepared::new`; `typed` re-checks cheaply.
+        this.start = func(store, &prepared.start)
+            .map(|f| f.typed::<(), ()>(&*store))
+            .transpose()
+            .map_err(|e| signature_error(store, e))?;
+        this.cleanup = func(store, &prepared.cleanup)
+            .map(|f| f.typed::<(), ()>(&*store))
+            .transpose()
+            .map_err(|e| signature_error(store, e))?;
+        this.health = func(store, &prepared.health)
+            .map(|f| f.typed::<(), i32>(&*store))
+            .transpose()
+            .map_err(|e| signature_error(store, e))?;
+        Ok(this)
+    }
+
+    /// Calls `_start` if exported.
+    pub(crate) async fn call_start(&mut self, limits: &ResourceLimits) -> Result<(), ComponentError> {
+        match self.start.clone() {
+            Some(f) => self.call(Phase::Start, f, limits.max_call_duration, limits).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Calls `_health` if exported; `None` when it is not.
+    pub(crate) async fn call_health(
+        &mut self,
+        limits: &ResourceLimits,
+    ) -> Option<Result<i32, ComponentError>> {
+        let f = self.health.clone()?;
+        Some(self.call(Phase::Health, f, limits.max_call_duration, limits).await)
+    }
+
+    /// Calls `_cleanup` if exported, bounded by `timeout`; `None` when it is not.
+    pub(crate) async fn call_cleanup(
+        &mut self,
+        timeout: Duration,
+        limits: &ResourceLimits,
+    ) -> Option<Result<(), ComponentError>> {
+        let f = self.cleanup.clone()?;
+        Some(self.call(Phase::Cleanup, f, timeout, limits).await)
+    }
+
+    /// Memory and fuel figures so far.
+    pub(crate) fn stats(&self) -> InstanceStats {
+        let data = self.store.data();
+        InstanceStats {
+            memory_bytes: data.limiter.memory_bytes() as u64,
+            peak_memory_bytes: data.limiter.peak_memory_bytes() as u64,
+            fuel_consumed: self.fuel_consumed,
+            log_lines: data.logs,
+        }
+    }
+
+    /// Runs one guest call under a fresh deadline and fuel budget.
+    async fn call<R: WasmResults + Sync>(
+        &mut self,
+        phase: Phase,
+        func: TypedFunc<(), R>,
+        timeout: Duration,
+        limits: &ResourceLimits,
+    ) -> Result<R, ComponentError> {
+        self.arm(timeout);
+        let result = func.call_async(&mut self.store, ()).await;
+        self.settle_fuel();
+        result.map_err(|e| self.classify(phase, timeout, limits, e))
+    }
+
+    /// Sets the deadline and refills the fuel for the next guest call.
+    fn arm(&mut self, timeout: Duration) {
+        let now = Instant::now();
+        let data = self.store.data_mut();
+        data.deadline = now.checked_add(timeout).unwrap_or(now + Duration::from_secs(3600));
+        data.limiter.reset_refusals();
+        // Fuel is always on in the engine; `None` means an effectively
+        // infinite budget. `set_fuel` fails only when fuel is disabled.
+        let _ = self.store.set_fuel(self.fuel_budget.unwrap_or(u64::MAX));
+        self.store.set_epoch_deadline(1);
+    }
+
+    fn settle_fuel(&mut self) {
+        if let (Some(budget), Ok(left)) = (self.fuel_budget, self.store.get_fuel()) {
+            self.fuel_consumed = self.fuel_consumed.saturating_add(budget - left.min(budget));
+        }
+    }
+
+    /// The one place a wasmtime failure becomes an [`ErrorKind`].
+    fn classify(
+        &self,
+        phase: Phase,
+        deadline: Duration,
+        limits: &ResourceLimits,
+        err: wasmtime::Error,
+    ) -> ComponentError {
+        let data = self.store.data();
+        classify(&data.component, phase, deadline, limits, data.limiter.refusals(), err)
+    }
+}
+
+fn store_name(store: &Store<StoreData>) -> Arc<str> {
+    store.data().component.clone()
+}
+
+fn signature_error(store: &Store<StoreData>, e: wasmtime::Error) -> ComponentError {
+    ComponentError::new(&*store_name(store), ErrorKind::ExportSignature, one_line(&e)).with_source(e)
+}
+
+/// Maps a failed guest call (or instantiation) to an error kind and message:
+/// fuel and deadline traps by their trap code; any other failure after a
+/// refused memory or table growth as that limit; other traps as `Trap`; and
+/// non-trap instantiation failures as `Instantiation`.
+pub(crate) fn classify(
+    component: &str,
+    phase: Phase,
+    deadline: Duration,
+    limits: &ResourceLimits,
+    refused: Refusals,
+    err: wasmtime::Error,
+) -> ComponentError {
+    let what = phase.describe();
+    let trap = err.downcast_ref::<Trap>().copied();
+    let (kind, message) = match trap {
+        Some(Trap::OutOfFuel) => (
+            ErrorKind::OutOfFuel,
+            format!(
+                "{what} ran out of fuel (budget {})",
+                limits.max_fuel.unwrap_or(u64::MAX)
+            ),
+        ),
+        Some(Trap::Interrupt) => (
+            ErrorKind::Deadline,
+            format!("{what} exceeded its deadline of {deadline:?}"),
+        ),
+        _ if refused.memory => (
+            ErrorKind::MemoryLimit,
+            format!(
+                "{what} failed after memory growth past max_memory_bytes = {} was refused: {}",
+                limits.max_memory_bytes,
+                one_line(&err)
+            ),
+        ),
+        _ if refused.table => (
+            ErrorKind::TableLimit,
+            format!(
+                "{what} failed after table growth past max_table_elements = {} was refused: {}",
+                limits.max_table_elements,
+                one_line(&err)
+            ),
+        ),
+        Some(t) => (ErrorKind::Trap, format!("{what} trapped: {t}")),
+        None if phase == Phase::Instantiate => {
+            (ErrorKind::Instantiation, format!("{what} failed: {}", one_line(&err)))
+        }
+        None => (ErrorKind::Trap, format!("{what} failed: {}", one_line(&err))),
+    };
+    ComponentError::new(component, kind, message).with_source(err)
+}
+
+/// The first line of the innermost message of a wasmtime error.
+pub(crate) fn one_line(err: &wasmtime::Error) -> String {
+    let root = err.root_cause().to_string();
+    root.lines().next().unwrap_or("unknown error").to_string()
+}

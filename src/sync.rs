@@ -1,0 +1,14 @@
+//! `std` or `loom` synchronization, chosen by `--cfg component_actor_loom`
+//! (a crate-specific cfg, so tokio and wasmtime build as usual under loom).
+
+#[cfg(component_actor_loom)]
+pub(crate) use loom::sync::Mutex;
+
+#[cfg(not(component_actor_loom))]
+pub(crate) use std::sync::Mutex;
+
+#[cfg(component_actor_loom)]
+pub(crate) type MutexGuardAlias<'a, T> = loom::sync::MutexGuard<'a, T>;
+
+#[cfg(not(component_actor_loom))]
+pub(crate) type MutexGuardAlias<'a, T> = std::sync::MutexGuard<'a, T>;
