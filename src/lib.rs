@@ -19,6 +19,7 @@ mod actor;
 mod error;
 mod manifest;
 mod runtime;
+pub mod suite;
 mod sync;
 
 pub use actor::child::{Child, ChildHealth};

@@ -1,0 +1,539 @@
+//! The conformance suite: fixtures that each declare their expected
+//! lifecycle outcome in a header, run through start, health check and stop.
+//!
+//! A fixture is a `.wat` file (or a `.wasm` file, which has no header and is
+//! expected to start, be healthy and stop). Header lines are comments at the
+//! top of a `.wat` file:
+//!
+//! ```text
+//! ;; @describe: what the fixture shows
+//! ;; @expect-start: ok | <ErrorKind>            (required)
+//! ;; @expect-health: healthy | degraded | failed
+//! ;; @expect-cleanup: completed | not-exported | timed-out | trapped
+//! ;; @expect-denied: module::name, module::name
+//! ;; @manifest: sidecar.toml                     (relative to the fixture)
+//! ;; @source: file | binary | empty | truncate:N | magic:HEX
+//! ;; @stop-timeout-ms: N                         (default 100)
+//! ```
+//!
+//! `@source` turns one WAT file into a binary input: `binary` feeds the
+//! compiled bytes through [`ComponentSource::from_bytes`], `truncate:N`
+//! keeps the first N bytes, `magic:HEX` replaces the first bytes, and
+//! `empty` feeds zero bytes.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use crate::{
+    ActorState, Child, ChildHealth, CleanupOutcome, ComponentActor, ComponentError,
+    ComponentManifest, ComponentSource, ErrorKind, Runtime,
+};
+
+/// A fixture file could not be read or its header is malformed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixtureError {
+    /// The fixture file.
+    pub path: PathBuf,
+    /// What is wrong, in one line.
+    pub message: String,
+}
+
+impl fmt::Display for FixtureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.message)
+    }
+}
+
+impl std::error::Error for FixtureError {}
+
+/// The health a fixture expects, without the reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HealthKind {
+    /// [`ChildHealth::Healthy`].
+    Healthy,
+    /// [`ChildHealth::Degraded`].
+    Degraded,
+    /// [`ChildHealth::Failed`].
+    Failed,
+}
+
+impl HealthKind {
+    /// The kind of a health result.
+    pub fn of(health: &ChildHealth) -> Self {
+        match health {
+            ChildHealth::Healthy => HealthKind::Healthy,
+            ChildHealth::Degraded(_) => HealthKind::Degraded,
+            ChildHealth::Failed(_) => HealthKind::Failed,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            HealthKind::Healthy => "healthy",
+            HealthKind::Degraded => "degraded",
+            HealthKind::Failed => "failed",
+        }
+    }
+}
+
+impl FromStr for HealthKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "healthy" => Ok(HealthKind::Healthy),
+            "degraded" => Ok(HealthKind::Degraded),
+            "failed" => Ok(HealthKind::Failed),
+            _ => Err(format!("unknown health `{s}` (healthy, degraded, failed)")),
+        }
+    }
+}
+
+/// The cleanup outcome a fixture expects, without the reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CleanupKind {
+    /// [`CleanupOutcome::Completed`].
+    Completed,
+    /// [`CleanupOutcome::NotExported`].
+    NotExported,
+    /// [`CleanupOutcome::TimedOut`].
+    TimedOut,
+    /// [`CleanupOutcome::Trapped`].
+    Trapped,
+}
+
+impl CleanupKind {
+    /// The kind of a cleanup outcome.
+    pub fn of(outcome: &CleanupOutcome) -> Self {
+        match outcome {
+            CleanupOutcome::Completed => CleanupKind::Completed,
+            CleanupOutcome::NotExported => CleanupKind::NotExported,
+            CleanupOutcome::TimedOut => CleanupKind::TimedOut,
+            CleanupOutcome::Trapped(_) => CleanupKind::Trapped,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            CleanupKind::Completed => "completed",
+            CleanupKind::NotExported => "not-exported",
+            CleanupKind::TimedOut => "timed-out",
+            CleanupKind::Trapped => "trapped",
+        }
+    }
+}
+
+impl FromStr for CleanupKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "completed" => Ok(CleanupKind::Completed),
+            "not-exported" => Ok(CleanupKind::NotExported),
+            "timed-out" => Ok(CleanupKind::TimedOut),
+            "trapped" => Ok(CleanupKind::Trapped),
+            _ => Err(format!(
+                "unknown cleanup `{s}` (completed, not-exported, timed-out, trapped)"
+            )),
+        }
+    }
+}
+
+/// How a fixture's file becomes the source given to the actor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceMode {
+    /// [`ComponentSource::from_file`] on the fixture itself.
+    File,
+    /// The fixture compiled to a binary, through [`ComponentSource::from_bytes`].
+    Binary,
+    /// Zero bytes.
+    Empty,
+    /// The binary cut to its first N bytes.
+    Truncate(usize),
+    /// The binary with its first bytes replaced by these.
+    Magic(Vec<u8>),
+}
+
+/// What a fixture expects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expectation {
+    /// `Ok` or the kind `start` fails with.
+    pub start: Result<(), ErrorKind>,
+    /// The health check result, when the start succeeds.
+    pub health: Option<HealthKind>,
+    /// The cleanup outcome, when the start succeeds.
+    pub cleanup: Option<CleanupKind>,
+    /// The denied imports, when the start is refused for permissions.
+    pub denied: Option<Vec<String>>,
+}
+
+impl fmt::Display for Expectation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.start {
+            Err(kind) => write!(f, "{kind}"),
+            Ok(()) => {
+                f.write_str("ok")?;
+                if let Some(h) = self.health {
+                    write!(f, "/{}", h.as_str())?;
+                }
+                if let Some(c) = self.cleanup {
+                    write!(f, "/{}", c.as_str())?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// One fixture: a file and what it expects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fixture {
+    /// The fixture file.
+    pub path: PathBuf,
+    /// The file name without its extension.
+    pub name: String,
+    /// The `@describe` line.
+    pub describe: String,
+    /// The expected outcome.
+    pub expect: Expectation,
+    /// The sidecar manifest, if any.
+    pub manifest: Option<PathBuf>,
+    /// How the file becomes the actor's source.
+    pub source: SourceMode,
+    /// The timeout given to `stop`.
+    pub stop_timeout: Duration,
+}
+
+impl Fixture {
+    /// Reads a fixture file and parses its header.
+    ///
+    /// # Errors
+    ///
+    /// A [`FixtureError`] if the file cannot be read or a header line is malformed.
+    pub fn load(path: impl Into<PathBuf>) -> Result<Self, FixtureError> {
+        let path = path.into();
+        let err = |message: String| FixtureError {
+            path: path.clone(),
+            message,
+        };
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut fixture = Fixture {
+            name,
+            describe: String::new(),
+            expect: Expectation {
+                start: Ok(()),
+                health: None,
+                cleanup: None,
+                denied: None,
+            },
+            manifest: None,
+            source: SourceMode::File,
+            stop_timeout: Duration::from_millis(100),
+            path: path.clone(),
+        };
+        if path.extension().is_some_and(|e| e == "wasm") {
+            fixture.describe = "binary module without a header".into();
+            return Ok(fixture);
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| err(format!("cannot read: {e}")))?;
+        let mut saw_start = false;
+        for line in text.lines() {
+            let Some(rest) = line.trim().strip_prefix(";;") else {
+                continue;
+            };
+            let Some(directive) = rest.trim().strip_prefix('@') else {
+                continue;
+            };
+            let (key, value) = directive
+                .split_once(':')
+                .map(|(k, v)| (k.trim(), v.trim()))
+                .ok_or_else(|| err(format!("header line `{}` has no `:`", line.trim())))?;
+            match key {
+                "describe" => fixture.describe = value.to_string(),
+                "expect-start" => {
+                    saw_start = true;
+                    fixture.expect.start = if value == "ok" {
+                        Ok(())
+                    } else {
+                        Err(value.parse::<ErrorKind>().map_err(|e| err(e.to_string()))?)
+                    };
+                }
+                "expect-health" => fixture.expect.health = Some(value.parse().map_err(err)?),
+                "expect-cleanup" => fixture.expect.cleanup = Some(value.parse().map_err(err)?),
+                "expect-denied" => {
+                    fixture.expect.denied =
+                        Some(value.split(',').map(|s| s.trim().to_string()).collect())
+                }
+                "manifest" => {
+                    fixture.manifest = Some(path.parent().unwrap_or(Path::new(".")).join(value))
+                }
+                "stop-timeout-ms" => {
+                    let ms: u64 = value
+                        .parse()
+                        .map_err(|_| err(format!("stop-timeout-ms `{value}` is not a number")))?;
+                    fixture.stop_timeout = Duration::from_millis(ms);
+                }
+                "source" => fixture.source = parse_source(value).map_err(err)?,
+                other => return Err(err(format!("unknown header `@{other}`"))),
+            }
+        }
+        if !saw_start {
+            return Err(err("missing `;; @expect-start:` header".into()));
+        }
+        Ok(fixture)
+    }
+
+    /// The manifest the fixture runs under: its sidecar, or a default one
+    /// named after the fixture.
+    ///
+    /// # Errors
+    ///
+    /// The sidecar's load or parse error.
+    pub fn manifest(&self) -> Result<ComponentManifest, ComponentError> {
+        match &self.manifest {
+            Some(path) => ComponentManifest::from_file(path),
+            None => Ok(ComponentManifest::new(self.name.clone())),
+        }
+    }
+
+    /// The source the actor is given.
+    ///
+    /// # Errors
+    ///
+    /// The fixture's own WAT does not parse (for a binary-producing `@source`).
+    pub fn source(&self) -> Result<ComponentSource, FixtureError> {
+        let binary = || {
+            wat::parse_file(&self.path).map_err(|e| FixtureError {
+                path: self.path.clone(),
+                message: format!("@source needs valid WAT: {e}"),
+            })
+        };
+        Ok(match &self.source {
+            SourceMode::File => ComponentSource::from_file(&self.path),
+            SourceMode::Empty => ComponentSource::from_bytes(Vec::new()),
+            SourceMode::Binary => ComponentSource::from_bytes(binary()?),
+            SourceMode::Truncate(n) => {
+                let mut b = binary()?;
+                b.truncate(*n);
+                ComponentSource::from_bytes(b)
+            }
+            SourceMode::Magic(m) => {
+                let mut b = binary()?;
+                for (dst, src) in b.iter_mut().zip(m) {
+                    *dst = *src;
+                }
+                ComponentSource::from_bytes(b)
+            }
+        })
+    }
+}
+
+fn parse_source(value: &str) -> Result<SourceMode, String> {
+    Ok(match value.split_once(':') {
+        None if value == "file" => SourceMode::File,
+        None if value == "binary" => SourceMode::Binary,
+        None if value == "empty" => SourceMode::Empty,
+        Some(("truncate", n)) => SourceMode::Truncate(
+            n.trim()
+                .parse()
+                .map_err(|_| format!("truncate length `{n}` is not a number"))?,
+        ),
+        Some(("magic", hex)) => {
+            let hex = hex.trim();
+            if hex.is_empty() || hex.len() % 2 != 0 {
+                return Err(format!("magic `{hex}` is not an even number of hex digits"));
+            }
+            let bytes = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
+                .collect::<Result<Vec<u8>, _>>()
+                .map_err(|_| format!("magic `{hex}` is not hex"))?;
+            SourceMode::Magic(bytes)
+        }
+        _ => return Err(format!("unknown @source `{value}`")),
+    })
+}
+
+/// Every fixture (`.wat` and `.wasm`) in `dir`, sorted by name.
+///
+/// # Errors
+///
+/// The directory cannot be read, or a fixture's header is malformed.
+pub fn discover(dir: &Path) -> Result<Vec<Fixture>, FixtureError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| FixtureError {
+        path: dir.to_path_buf(),
+        message: format!("cannot read fixture directory: {e}"),
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "wat" || e == "wasm"))
+        .collect();
+    paths.sort();
+    paths.into_iter().map(Fixture::load).collect()
+}
+
+/// What running a fixture through the lifecycle produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observation {
+    /// `Ok` or the kind `start` failed with.
+    pub start: Result<(), ErrorKind>,
+    /// The start error's one-line message.
+    pub start_error: Option<String>,
+    /// The denied imports of the start error.
+    pub denied: Vec<String>,
+    /// The state right after `start` returned.
+    pub state_after_start: ActorState,
+    /// The health check result (only run when the start succeeded).
+    pub health: Option<ChildHealth>,
+    /// The cleanup outcome of the stop.
+    pub cleanup: Option<CleanupOutcome>,
+    /// The stop error, if `stop` failed (it never should).
+    pub stop_error: Option<String>,
+    /// The state after `stop` returned.
+    pub state_after_stop: ActorState,
+    /// How long `start` took.
+    pub start_time: Duration,
+    /// How long `stop` took.
+    pub stop_time: Duration,
+}
+
+impl Observation {
+    /// The observed outcome in the same words as [`Expectation`]'s `Display`.
+    pub fn summary(&self) -> String {
+        match self.start {
+            Err(kind) => kind.to_string(),
+            Ok(()) => {
+                let mut s = "ok".to_string();
+                if let Some(h) = &self.health {
+                    s += "/";
+                    s += HealthKind::of(h).as_str();
+                }
+                if let Some(c) = &self.cleanup {
+                    s += "/";
+                    s += CleanupKind::of(c).as_str();
+                }
+                s
+            }
+        }
+    }
+}
+
+/// Runs one fixture: start, health check (if started), stop.
+///
+/// # Errors
+///
+/// The fixture's sidecar manifest or binary-producing source is broken:
+/// a fault in the fixture, not in the module under test.
+pub async fn run(runtime: &Runtime, fixture: &Fixture) -> Result<Observation, FixtureError> {
+    let manifest = fixture.manifest().map_err(|e| FixtureError {
+        path: fixture.path.clone(),
+        message: format!("manifest: {e}"),
+    })?;
+    let source = fixture.source()?;
+    let mut actor = ComponentActor::new(runtime, source, manifest);
+    let t = Instant::now();
+    let started = actor.start().await;
+    let start_time = t.elapsed();
+    let state_after_start = actor.state();
+    let health = match started {
+        Ok(()) => Some(actor.health_check().await),
+        Err(_) => None,
+    };
+    let t = Instant::now();
+    let stopped = actor.stop(fixture.stop_timeout).await;
+    let stop_time = t.elapsed();
+    Ok(Observation {
+        start: started.as_ref().map(|_| ()).map_err(ComponentError::kind),
+        start_error: started.as_ref().err().map(ToString::to_string),
+        denied: started
+            .as_ref()
+            .err()
+            .map(|e| e.denied_imports().to_vec())
+            .unwrap_or_default(),
+        state_after_start,
+        health,
+        cleanup: actor.last_cleanup(),
+        stop_error: stopped.err().map(|e| e.to_string()),
+        state_after_stop: actor.state(),
+        start_time,
+        stop_time,
+    })
+}
+
+/// Every way `observed` differs from what `fixture` expects, and every
+/// lifecycle invariant it breaks; empty when it conforms.
+pub fn mismatches(fixture: &Fixture, observed: &Observation) -> Vec<String> {
+    let want = &fixture.expect;
+    let mut out = Vec::new();
+    if observed.start != want.start {
+        out.push(format!(
+            "start: expected {}, got {}{}",
+            match want.start {
+                Ok(()) => "ok".to_string(),
+                Err(k) => k.to_string(),
+            },
+            match observed.start {
+                Ok(()) => "ok".to_string(),
+                Err(k) => k.to_string(),
+            },
+            observed
+                .start_error
+                .as_ref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default()
+        ));
+    }
+    match observed.start {
+        Ok(()) => {
+            if observed.state_after_start != ActorState::Ready {
+                out.push(format!("state after start: {}", observed.state_after_start));
+            }
+            if let Some(h) = want.health {
+                let got = observed.health.as_ref().map(HealthKind::of);
+                if got != Some(h) {
+                    out.push(format!(
+                        "health: expected {}, got {:?}",
+                        h.as_str(),
+                        observed.health
+                    ));
+                }
+            }
+            if let Some(c) = want.cleanup {
+                let got = observed.cleanup.as_ref().map(CleanupKind::of);
+                if got != Some(c) {
+                    out.push(format!(
+                        "cleanup: expected {}, got {:?}",
+                        c.as_str(),
+                        observed.cleanup
+                    ));
+                }
+            }
+        }
+        Err(_) => {
+            if !matches!(observed.state_after_start, ActorState::Failed(_)) {
+                out.push(format!(
+                    "state after failed start: {}",
+                    observed.state_after_start
+                ));
+            }
+        }
+    }
+    if let Some(denied) = &want.denied
+        && &observed.denied != denied
+    {
+        out.push(format!(
+            "denied imports: expected {denied:?}, got {:?}",
+            observed.denied
+        ));
+    }
+    if let Some(e) = &observed.stop_error {
+        out.push(format!("stop failed: {e}"));
+    }
+    if observed.state_after_stop != ActorState::Terminated {
+        out.push(format!("state after stop: {}", observed.state_after_stop));
+    }
+    out
+}

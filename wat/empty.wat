@@ -1,0 +1,4 @@
+;; @describe: zero bytes
+;; @source: empty
+;; @expect-start: EmptyModule
+(module)
