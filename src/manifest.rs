@@ -123,6 +123,26 @@ impl PermissionManifest {
 }
 
 /// A component's name, limits and permissions.
+///
+/// In TOML ([`from_toml_str`](Self::from_toml_str), [`from_file`](Self::from_file)):
+///
+/// ```toml
+/// [component]
+/// name = "echo"
+///
+/// [limits]                    # every key optional; defaults shown
+/// max_memory_bytes = 16777216 # all linear memories together
+/// max_table_elements = 10000  # all tables together
+/// max_fuel = 10000000         # per guest call; "none" for no fuel cap
+/// max_call_duration_ms = 100  # wall clock per guest call
+///
+/// [permissions]
+/// imports = ["host::log"]     # `module::name` of each permitted import
+/// ```
+///
+/// Unknown keys are errors, and so are limits that cannot be meant: zero or
+/// more than 4 GiB of memory, zero or more than 100 million table elements,
+/// zero fuel, a deadline of zero or over an hour.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComponentManifest {
     name: String,
@@ -169,7 +189,7 @@ impl ComponentManifest {
         &self.permissions
     }
 
-    /// Parses the TOML form (see the [module docs](self)).
+    /// Parses the TOML form shown on [`ComponentManifest`].
     ///
     /// # Errors
     ///

@@ -316,7 +316,7 @@ impl Child for ComponentActor {
 
     /// In Ready, calls `_health` if exported: 0 is Healthy, 1 Degraded,
     /// anything else (or a trap, fuel or deadline failure) Failed. Without
-    /// `_health`, Ready is Healthy. In any other state: Failed("not running: <state>").
+    /// `_health`, Ready is Healthy. In any other state: `Failed("not running: <state>")`.
     async fn health_check(&self) -> ChildHealth {
         let state = self.state.get();
         if state != ActorState::Ready {

@@ -1,0 +1,149 @@
+//! Runs every fixture in wat/ through the lifecycle and checks it against
+//! the outcome its header declares. A new fixture is a new file.
+
+use std::path::Path;
+
+use component_actor::suite::{self, CleanupKind, HealthKind};
+use component_actor::{ErrorKind, Runtime, RuntimeConfig};
+
+fn fixtures() -> Vec<suite::Fixture> {
+    suite::discover(&Path::new(env!("CARGO_MANIFEST_DIR")).join("wat")).expect("fixtures parse")
+}
+
+#[tokio::test]
+async fn every_fixture_behaves_as_its_header_declares() {
+    let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
+    let fixtures = fixtures();
+    let mut failures = Vec::new();
+    for fixture in &fixtures {
+        let observed = suite::run(&runtime, fixture).await.expect("fixture runs");
+        for problem in suite::mismatches(fixture, &observed) {
+            failures.push(format!("{}: {problem}", fixture.name));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_suite_covers_every_required_behaviour() {
+    let fixtures = fixtures();
+    let names: Vec<&str> = fixtures.iter().map(|f| f.name.as_str()).collect();
+    for required in [
+        "minimal",
+        "good",
+        "health_degraded",
+        "health_unhealthy",
+        "health_trap",
+        "health_spin",
+        "start_trap",
+        "start_infinite_loop",
+        "fuel_burner",
+        "start_section_loop",
+        "memory_initial_over",
+        "memory_grow_trap",
+        "memory_grow_copes",
+        "table_over",
+        "cleanup_hang",
+        "cleanup_trap",
+        "log_permitted",
+        "log_denied",
+        "unknown_import",
+        "denied_many",
+        "export_bad_start",
+        "export_bad_health",
+        "export_bad_cleanup",
+        "recursion",
+        "invalid_magic",
+        "empty",
+        "truncated",
+        "malformed",
+    ] {
+        assert!(names.contains(&required), "missing fixture {required}");
+    }
+    // Every error kind a module can cause is exercised by some fixture.
+    for kind in ErrorKind::ALL {
+        if matches!(
+            kind,
+            ErrorKind::Load | ErrorKind::Manifest | ErrorKind::InvalidTransition
+        ) {
+            continue; // not properties of a module
+        }
+        assert!(
+            fixtures.iter().any(|f| f.expect.start == Err(kind)),
+            "no fixture expects {kind}"
+        );
+    }
+    for fixture in &fixtures {
+        assert!(
+            !fixture.describe.is_empty(),
+            "{} has no @describe",
+            fixture.name
+        );
+        if fixture.expect.start.is_ok() {
+            assert!(
+                fixture.expect.health.is_some() && fixture.expect.cleanup.is_some(),
+                "{} starts but does not declare its health and cleanup",
+                fixture.name
+            );
+        }
+    }
+}
+
+/// The comparison itself must catch a wrong expectation, or the data-driven
+/// test above could pass without checking anything.
+#[tokio::test]
+async fn a_wrong_expectation_is_reported() {
+    let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
+    let fixtures = fixtures();
+    let good = fixtures.iter().find(|f| f.name == "good").unwrap();
+    let observed = suite::run(&runtime, good).await.unwrap();
+    assert!(suite::mismatches(good, &observed).is_empty());
+
+    let mut wrong = good.clone();
+    wrong.expect.start = Err(ErrorKind::Trap);
+    assert_eq!(suite::mismatches(&wrong, &observed).len(), 1);
+    let mut wrong = good.clone();
+    wrong.expect.health = Some(HealthKind::Degraded);
+    assert_eq!(suite::mismatches(&wrong, &observed).len(), 1);
+    let mut wrong = good.clone();
+    wrong.expect.cleanup = Some(CleanupKind::TimedOut);
+    assert_eq!(suite::mismatches(&wrong, &observed).len(), 1);
+
+    let denied = fixtures.iter().find(|f| f.name == "denied_many").unwrap();
+    let observed = suite::run(&runtime, denied).await.unwrap();
+    assert!(suite::mismatches(denied, &observed).is_empty());
+    let mut wrong = denied.clone();
+    wrong.expect.denied = Some(vec!["host::log".into()]);
+    assert_eq!(suite::mismatches(&wrong, &observed).len(), 1);
+}
+
+#[test]
+fn malformed_headers_are_errors_naming_the_file() {
+    let dir = std::env::temp_dir().join(format!("ca-fixture-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, text, needle) in [
+        ("no_expect.wat", "(module)", "missing"),
+        (
+            "bad_kind.wat",
+            ";; @expect-start: Oops\n(module)",
+            "unknown error kind",
+        ),
+        (
+            "bad_key.wat",
+            ";; @expect-start: ok\n;; @colour: red\n(module)",
+            "unknown header",
+        ),
+        (
+            "bad_source.wat",
+            ";; @expect-start: ok\n;; @source: magic:zz\n(module)",
+            "not hex",
+        ),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let e = suite::Fixture::load(&path).unwrap_err();
+        assert!(e.to_string().contains(name), "{e}");
+        assert!(e.to_string().contains(needle), "{e}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
