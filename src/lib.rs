@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 mod actor;
+pub mod check;
 mod error;
 mod manifest;
 mod runtime;
@@ -34,3 +35,8 @@ pub use runtime::engine::{Allocation, Runtime, RuntimeConfig};
 pub use runtime::host::{HOST_FUNCTIONS, MAX_LOG_BYTES};
 pub use runtime::instance::InstanceStats;
 pub use runtime::loader::{ComponentSource, WASM_MAGIC};
+
+/// The README's examples, run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

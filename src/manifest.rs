@@ -201,8 +201,10 @@ impl ComponentManifest {
             let at = e
                 .span()
                 .map(|s| {
-                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
-                    format!(" (line {line})")
+                    let start = s.start.min(text.len());
+                    let line = text[..start].matches('\n').count() + 1;
+                    let source_line = text.lines().nth(line - 1).unwrap_or("").trim();
+                    format!(" (line {line}: `{source_line}`)")
                 })
                 .unwrap_or_default();
             ComponentError::new("<manifest>", ErrorKind::Manifest, format!("{msg}{at}"))
@@ -362,7 +364,7 @@ mod tests {
     fn rejects_bad_manifests_with_a_manifest_error() {
         for (text, needle) in [
             ("[component]\nname = \"a\"\nextra = 1\n", "unknown field"),
-            ("[component]\nname = \"a\"\n[limits]\nmax_memory_bytes = -1\n", "line 4"),
+            ("[component]\nname = \"a\"\n[limits]\nmax_memory_bytes = -1\n", "line 4: `max_memory_bytes = -1`"),
             ("[component]\nname = \"a\"\n[limits]\nmax_memory_bytes = 0\n", "max_memory_bytes"),
             (
                 "[component]\nname = \"a\"\n[limits]\nmax_memory_bytes = 9999999999999\n",

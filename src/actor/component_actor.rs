@@ -213,6 +213,22 @@ impl ComponentActor {
     }
 }
 
+/// Dropping a running actor releases its instance without calling
+/// `_cleanup` (there is no executor to run it on); the state moves Ready ->
+/// Stopping -> Terminated so that an [`ActorHandle`] that outlives the actor
+/// never reports Ready without an instance.
+impl Drop for ComponentActor {
+    fn drop(&mut self) {
+        // `&mut self`: no start or stop can be running, so Ready stays Ready
+        // between the check and the transition.
+        if self.state.get() == ActorState::Ready {
+            let _ = self.transition(Transition::BeginStop);
+            drop(self.instance.get_mut().take());
+            let _ = self.transition(Transition::StopFinished);
+        }
+    }
+}
+
 /// Puts the state cell right if a `start` or `stop` future is dropped
 /// before it finishes (for example by an outer `tokio::time::timeout`): the
 /// actor must never be left in Starting or Stopping.

@@ -197,7 +197,14 @@ mod tests {
     use ActorState::*;
 
     fn states() -> Vec<ActorState> {
-        vec![Creating, Starting, Ready, Stopping, Terminated, Failed("x".into())]
+        vec![
+            Creating,
+            Starting,
+            Ready,
+            Stopping,
+            Terminated,
+            Failed("x".into()),
+        ]
     }
 
     fn transitions() -> Vec<Transition> {
@@ -262,7 +269,10 @@ mod tests {
     #[test]
     fn stop_when_idle_terminates() {
         for s in [Creating, Terminated, Failed("x".into())] {
-            assert_eq!(next(&s, false, &Transition::BeginStop), Some((Terminated, false)));
+            assert_eq!(
+                next(&s, false, &Transition::BeginStop),
+                Some((Terminated, false))
+            );
         }
     }
 
@@ -283,14 +293,26 @@ mod tests {
         }
         assert!(seen >= 10);
         // Steps no transition makes.
-        for (a, b) in [(Ready, Starting), (Stopping, Ready), (Terminated, Ready), (Creating, Ready), (Ready, Terminated)] {
+        for (a, b) in [
+            (Ready, Starting),
+            (Stopping, Ready),
+            (Terminated, Ready),
+            (Creating, Ready),
+            (Ready, Terminated),
+        ] {
             assert!(!is_legal_step(&a, &b), "{a} -> {b}");
         }
     }
 
     #[test]
     fn instances_only_exist_in_ready_and_stopping() {
-        let with: Vec<_> = states().into_iter().filter(ActorState::has_instance).collect();
+        let with: Vec<_> = states()
+            .into_iter()
+            .filter(ActorState::has_instance)
+            .collect();
         assert_eq!(with, [Ready, Stopping]);
     }
 }
+
+#[cfg(all(test, component_actor_loom))]
+mod loom_models;

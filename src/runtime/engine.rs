@@ -2,6 +2,7 @@
 //! the cache of compiled, pre-linked modules.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -102,8 +103,12 @@ impl Runtime {
         };
         let ticker = Ticker::spawn(&engine, config.epoch_tick.max(Duration::from_micros(100)))
             .map_err(|e| {
-                ComponentError::new("<runtime>", ErrorKind::Compile, format!("cannot start the epoch ticker: {e}"))
-                    .with_source(e)
+                ComponentError::new(
+                    "<runtime>",
+                    ErrorKind::Compile,
+                    format!("cannot start the epoch ticker: {e}"),
+                )
+                .with_source(e)
             })?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -131,7 +136,10 @@ impl Runtime {
 
     fn lock_cache(&self) -> std::sync::MutexGuard<'_, ModuleCache> {
         // The cache holds no invariant a panic could break halfway.
-        self.inner.cache.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Compiles `bytes` (once per distinct content), checks it against
@@ -145,24 +153,54 @@ impl Runtime {
         let module = match cached {
             Lookup::Prepared(p) => return Ok(p),
             Lookup::Module(m) => m,
-            Lookup::Miss => {
-                // Compile outside the lock: other actors keep starting.
-                let module = Module::from_binary(self.engine(), bytes).map_err(|e| {
-                    ComponentError::new(
-                        manifest.name(),
-                        ErrorKind::Compile,
-                        format!("invalid module: {}", one_line(&e)),
-                    )
-                    .with_source(e)
-                })?;
-                self.lock_cache().insert_module(bytes, module.clone());
-                module
-            }
+            Lookup::Miss => self.compile_uncached(bytes, manifest.name())?,
         };
-        let prepared = Arc::new(Prepared::new(self.engine(), &module, manifest)?);
+        let mut prepared = Prepared::new(self.engine(), &module, manifest)?;
+        if let Allocation::Pooling { slots, .. } = self.inner.allocation {
+            prepared.pool_slots = Some(slots);
+        }
+        let prepared = Arc::new(prepared);
         self.lock_cache()
             .insert_prepared(bytes, manifest.permissions(), prepared.clone());
         Ok(prepared)
+    }
+}
+
+impl Runtime {
+    /// The compiled module for `bytes`: from the cache, or compiled (and
+    /// cached) now. Nothing is checked against a manifest.
+    pub(crate) fn compile(
+        &self,
+        bytes: &Arc<[u8]>,
+        component: &str,
+    ) -> Result<Module, ComponentError> {
+        let cached = self
+            .lock_cache()
+            .modules
+            .get(&bytes[..])
+            .map(|e| e.module.clone());
+        match cached {
+            Some(module) => Ok(module),
+            None => self.compile_uncached(bytes, component),
+        }
+    }
+
+    fn compile_uncached(
+        &self,
+        bytes: &Arc<[u8]>,
+        component: &str,
+    ) -> Result<Module, ComponentError> {
+        // Compile outside the lock: other actors keep starting.
+        let module = Module::from_binary(self.engine(), bytes).map_err(|e| {
+            ComponentError::new(
+                component,
+                ErrorKind::Compile,
+                format!("invalid module: {}", one_line(&e)),
+            )
+            .with_source(e)
+        })?;
+        self.lock_cache().insert_module(bytes, module.clone());
+        Ok(module)
     }
 }
 
@@ -186,8 +224,12 @@ fn engine(allocation: Allocation) -> Result<Engine, ComponentError> {
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
     Engine::new(&config).map_err(|e| {
-        ComponentError::new("<runtime>", ErrorKind::Compile, format!("engine configuration rejected: {}", one_line(&e)))
-            .with_source(e)
+        ComponentError::new(
+            "<runtime>",
+            ErrorKind::Compile,
+            format!("engine configuration rejected: {}", one_line(&e)),
+        )
+        .with_source(e)
     })
 }
 
@@ -196,7 +238,7 @@ fn engine(allocation: Allocation) -> Result<Engine, ComponentError> {
 /// forms per permission set.
 struct ModuleCache {
     capacity: usize,
-    modules: HashMap<Arc<[u8]>, CacheEntry>,
+    modules: HashMap<Arc<[u8]>, CacheEntry, BuildHasherDefault<ContentHasher>>,
     order: VecDeque<Arc<[u8]>>,
 }
 
@@ -215,7 +257,7 @@ impl ModuleCache {
     fn new(capacity: usize) -> Self {
         Self {
             capacity,
-            modules: HashMap::new(),
+            modules: HashMap::default(),
             order: VecDeque::new(),
         }
     }
@@ -237,7 +279,9 @@ impl ModuleCache {
             return;
         }
         while self.modules.len() >= self.capacity {
-            let Some(oldest) = self.order.pop_front() else { break };
+            let Some(oldest) = self.order.pop_front() else {
+                break;
+            };
             self.modules.remove(&oldest);
         }
         self.order.push_back(bytes.clone());
@@ -250,7 +294,12 @@ impl ModuleCache {
         );
     }
 
-    fn insert_prepared(&mut self, bytes: &[u8], permissions: &PermissionManifest, prepared: Arc<Prepared>) {
+    fn insert_prepared(
+        &mut self,
+        bytes: &[u8],
+        permissions: &PermissionManifest,
+        prepared: Arc<Prepared>,
+    ) {
         /// Permission sets kept per module; a module run under many
         /// manifests re-links beyond this.
         const PER_MODULE: usize = 8;
@@ -260,6 +309,49 @@ impl ModuleCache {
         {
             entry.prepared.push((permissions.clone(), prepared));
         }
+    }
+}
+
+/// The cache's hasher. An actor's first start looks its module up by
+/// content, and SipHash over the bytes was the largest single cost of a warm
+/// start; this multiply-rotate hash reads 8 bytes a step. Keys are compared
+/// in full on every hit, so a collision costs a comparison, never a wrong
+/// module, and the cache holds at most `module_cache_capacity` keys.
+#[derive(Default)]
+struct ContentHasher(u64);
+
+impl ContentHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for ContentHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            let mut w = [0; 8];
+            w.copy_from_slice(word);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut w = [0; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
@@ -304,5 +396,122 @@ impl Drop for Inner {
     fn drop(&mut self) {
         // Stop the ticker before the engine goes.
         drop(self.ticker.take());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ActorState, Child, ComponentActor, ComponentSource};
+
+    const GUEST: &str = r#"(module (memory 1) (func (export "_start")))"#;
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime")
+            .block_on(f)
+    }
+
+    fn pooled(slots: u32, max_memory_per_slot: u64) -> Runtime {
+        Runtime::new(RuntimeConfig {
+            allocation: Allocation::Pooling {
+                slots,
+                max_memory_per_slot,
+            },
+            ..RuntimeConfig::default()
+        })
+        .expect("runtime")
+    }
+
+    fn actor(runtime: &Runtime, name: &str) -> ComponentActor {
+        ComponentActor::new(
+            runtime,
+            ComponentSource::from_wat(GUEST),
+            ComponentManifest::new(name),
+        )
+    }
+
+    #[test]
+    fn a_start_beyond_the_pool_fails_with_one_line_naming_the_slots() {
+        let runtime = pooled(2, 1 << 20);
+        assert_eq!(
+            runtime.allocation(),
+            Allocation::Pooling {
+                slots: 2,
+                max_memory_per_slot: 1 << 20
+            }
+        );
+        block_on(async {
+            let mut live: Vec<ComponentActor> =
+                (0..2).map(|i| actor(&runtime, &format!("a{i}"))).collect();
+            for a in &mut live {
+                a.start().await.expect("a slot is free");
+                assert_eq!(a.state(), ActorState::Ready);
+            }
+            let mut third = actor(&runtime, "third");
+            let err = third.start().await.expect_err("no slot is free");
+            assert_eq!(err.kind(), ErrorKind::Instantiation, "{err}");
+            let text = err.to_string();
+            assert!(text.contains("instance pool exhausted"), "{text}");
+            assert!(text.contains("all 2 slots are in use"), "{text}");
+            assert!(!text.contains('\n'), "{text}");
+            assert!(
+                matches!(third.state(), ActorState::Failed(_)),
+                "{:?}",
+                third.state()
+            );
+
+            // A stop gives the slot back: the same actor now starts.
+            live[0].stop(Duration::from_millis(50)).await.expect("stop");
+            third.start().await.expect("a slot was released");
+            assert_eq!(third.state(), ActorState::Ready);
+        });
+    }
+
+    #[test]
+    fn a_pool_that_cannot_be_reserved_falls_back_to_on_demand() {
+        // A million slots of 4 GiB reservations each: petabytes of address
+        // space, more than any 64-bit host offers.
+        for runtime in [pooled(1_000_000, 1 << 20), pooled(4, 8 << 30)] {
+            assert_eq!(runtime.allocation(), Allocation::OnDemand);
+            let mut a = actor(&runtime, "fallback");
+            block_on(a.start()).expect("on-demand start");
+            assert_eq!(a.state(), ActorState::Ready);
+        }
+    }
+
+    #[test]
+    fn the_cache_finds_modules_by_content_not_by_allocation() {
+        let runtime = Runtime::new(RuntimeConfig::default()).expect("runtime");
+        let manifest = ComponentManifest::new("cache");
+        let bytes: Arc<[u8]> = wat::parse_str(GUEST).expect("wat").into();
+        let copy: Arc<[u8]> = bytes.to_vec().into();
+        let first = runtime.prepare(&bytes, &manifest).expect("prepare");
+        let second = runtime.prepare(&copy, &manifest).expect("prepare");
+        assert!(Arc::ptr_eq(&first, &second));
+        assert_eq!(runtime.cached_modules(), 1);
+        let other: Arc<[u8]> = wat::parse_str(r#"(module (memory 2) (func (export "_start")))"#)
+            .expect("wat")
+            .into();
+        let third = runtime.prepare(&other, &manifest).expect("prepare");
+        assert!(!Arc::ptr_eq(&first, &third));
+        assert_eq!(runtime.cached_modules(), 2);
+    }
+
+    #[test]
+    fn the_content_hash_reads_every_byte() {
+        let hash = |b: &[u8]| {
+            let mut h = ContentHasher::default();
+            h.write(b);
+            h.finish()
+        };
+        let base = [7u8; 19];
+        for i in 0..base.len() {
+            let mut changed = base;
+            changed[i] ^= 1;
+            assert_ne!(hash(&base), hash(&changed), "byte {i}");
+        }
     }
 }

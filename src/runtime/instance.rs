@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wasmtime::{
-    Engine, Extern, ExternType, InstancePre, Module, ModuleExport, Store, Trap, TypedFunc,
-    UpdateDeadline, ValType, WasmResults,
+    Engine, Extern, ExternType, Instance, InstancePre, Module, ModuleExport,
+    PoolConcurrencyLimitError, Store, Trap, TypedFunc, UpdateDeadline, ValType, WasmResults,
 };
 
 use crate::error::{ComponentError, ErrorKind};
-use crate::manifest::{ComponentManifest, ResourceLimits};
+use crate::manifest::{ComponentManifest, PermissionManifest, ResourceLimits};
 use crate::runtime::host;
 use crate::runtime::limits::{Limiter, Refusals};
 
@@ -45,6 +45,9 @@ pub(crate) struct Prepared {
     start: Option<ModuleExport>,
     cleanup: Option<ModuleExport>,
     health: Option<ModuleExport>,
+    /// The pool's slot count when the runtime pools instances, for the
+    /// message of a start that finds every slot taken.
+    pub(crate) pool_slots: Option<u32>,
 }
 
 impl Prepared {
@@ -56,15 +59,11 @@ impl Prepared {
         manifest: &ComponentManifest,
     ) -> Result<Self, ComponentError> {
         let name = manifest.name();
-        let denied: Vec<String> = module
-            .imports()
-            .filter(|i| !manifest.permissions().allows(i.module(), i.name()))
-            .map(|i| format!("{}::{}", i.module(), i.name()))
-            .collect();
+        let denied = denied_imports(module, manifest.permissions());
         if !denied.is_empty() {
             return Err(ComponentError::permission_denied(name, denied));
         }
-        for (export, results) in [START, CLEANUP, HEALTH] {
+        for (export, results) in LIFECYCLE_EXPORTS {
             check_export(module, name, export, results)?;
         }
         let pre = host::linker(engine, manifest.permissions())
@@ -77,11 +76,44 @@ impl Prepared {
             start: module.get_export_index(START.0),
             cleanup: module.get_export_index(CLEANUP.0),
             health: module.get_export_index(HEALTH.0),
+            pool_slots: None,
         })
     }
 }
 
-fn check_export(
+/// The lifecycle exports and their required result types, in the order
+/// they are checked (shared with [`crate::check`]).
+pub(crate) const LIFECYCLE_EXPORTS: [(&str, &[ValType]); 3] = [START, CLEANUP, HEALTH];
+
+/// Every import of `module` that `permissions` does not allow, as
+/// `module::name`, in import order.
+pub(crate) fn denied_imports(module: &Module, permissions: &PermissionManifest) -> Vec<String> {
+    module
+        .imports()
+        .filter(|i| !permissions.allows(i.module(), i.name()))
+        .map(|i| format!("{}::{}", i.module(), i.name()))
+        .collect()
+}
+
+/// The type a lifecycle export must have, as messages write it (`[] -> [i32]`).
+pub(crate) fn expected_signature(results: &[ValType]) -> String {
+    format!("[] -> [{}]", types(results.iter().cloned()))
+}
+
+/// An extern's type as messages write it: `[i32] -> []` for a function,
+/// `a global`, `a table`, `a memory` or `a tag` otherwise.
+pub(crate) fn describe(ty: &ExternType) -> String {
+    match ty {
+        ExternType::Func(f) => format!("[{}] -> [{}]", types(f.params()), types(f.results())),
+        ExternType::Global(_) => "a global".to_string(),
+        ExternType::Table(_) => "a table".to_string(),
+        ExternType::Memory(_) => "a memory".to_string(),
+        ExternType::Tag(_) => "a tag".to_string(),
+    }
+}
+
+/// Checks the type of one lifecycle export; a missing export is fine.
+pub(crate) fn check_export(
     module: &Module,
     component: &str,
     export: &str,
@@ -90,26 +122,21 @@ fn check_export(
     let Some(ty) = module.get_export(export) else {
         return Ok(());
     };
-    let expected = format!("[] -> [{}]", types(results.iter().cloned()));
-    let found = match ty {
-        ExternType::Func(f) => {
-            let ok = f.params().len() == 0
-                && f.results().len() == results.len()
-                && f.results().zip(results).all(|(a, b)| ValType::eq(&a, b));
-            if ok {
-                return Ok(());
-            }
-            format!("[{}] -> [{}]", types(f.params()), types(f.results()))
-        }
-        ExternType::Global(_) => "a global".to_string(),
-        ExternType::Table(_) => "a table".to_string(),
-        ExternType::Memory(_) => "a memory".to_string(),
-        ExternType::Tag(_) => "a tag".to_string(),
-    };
+    if let ExternType::Func(f) = &ty
+        && f.params().len() == 0
+        && f.results().len() == results.len()
+        && f.results().zip(results).all(|(a, b)| ValType::eq(&a, b))
+    {
+        return Ok(());
+    }
     Err(ComponentError::new(
         component,
         ErrorKind::ExportSignature,
-        format!("export `{export}` is {found}, expected a function {expected}"),
+        format!(
+            "export `{export}` is {}, expected a function {}",
+            describe(&ty),
+            expected_signature(results)
+        ),
     ))
 }
 
@@ -136,8 +163,51 @@ pub(crate) struct WasmInstance {
     fuel_budget: Option<u64>,
     fuel_consumed: u64,
     start: Option<TypedFunc<(), ()>>,
-    cleanup: Option<TypedFunc<(), ()>>,
-    health: Option<TypedFunc<(), i32>>,
+    cleanup: Lazy<()>,
+    health: Lazy<i32>,
+}
+
+/// A lifecycle export looked up on its first call, so that a start pays
+/// only for `_start`. Its type was checked in [`Prepared::new`].
+enum Lazy<R> {
+    Absent,
+    Export(Instance, ModuleExport),
+    Func(TypedFunc<(), R>),
+}
+
+impl<R: WasmResults> Lazy<R> {
+    fn new(instance: Instance, export: Option<ModuleExport>) -> Self {
+        match export {
+            Some(e) => Lazy::Export(instance, e),
+            None => Lazy::Absent,
+        }
+    }
+
+    /// The typed function, looked up now if it was not yet; `None` when the
+    /// module does not export it.
+    fn get(
+        &mut self,
+        store: &mut Store<StoreData>,
+    ) -> Result<Option<TypedFunc<(), R>>, ComponentError> {
+        match self {
+            Lazy::Absent => Ok(None),
+            Lazy::Func(f) => Ok(Some(f.clone())),
+            Lazy::Export(instance, export) => {
+                let Some(func) = instance
+                    .get_module_export(&mut *store, export)
+                    .and_then(Extern::into_func)
+                else {
+                    *self = Lazy::Absent;
+                    return Ok(None);
+                };
+                let f = func
+                    .typed::<(), R>(&*store)
+                    .map_err(|e| signature_error(store, e))?;
+                *self = Lazy::Func(f.clone());
+                Ok(Some(f))
+            }
+        }
+    }
 }
 
 /// Which guest code a failure happened in, for messages and classification.
@@ -173,7 +243,7 @@ impl WasmInstance {
         let data = StoreData {
             component,
             limiter: Limiter::new(limits),
-            deadline: Instant::now(),
+            deadline: deadline_after(limits.max_call_duration),
             logs: 0,
         };
         let mut store = Store::new(engine, data);
@@ -193,40 +263,34 @@ impl WasmInstance {
             fuel_budget: limits.max_fuel,
             fuel_consumed: 0,
             start: None,
-            cleanup: None,
-            health: None,
+            cleanup: Lazy::Absent,
+            health: Lazy::Absent,
         };
-        this.arm(limits.max_call_duration);
+        // The deadline is already in the store data.
+        this.refill();
         let result = prepared.pre.instantiate_async(&mut this.store).await;
         this.settle_fuel();
-        let instance = result
-            .map_err(|e| this.classify(Phase::Instantiate, limits.max_call_duration, limits, e))?;
-        let store = &mut this.store;
-        let func = |store: &mut Store<StoreData>, e: &Option<ModuleExport>| {
-            e.as_ref()
-                .and_then(|e| instance.get_module_export(&mut *store, e))
-                .and_then(Extern::into_func)
-        };
+        let instance = result.map_err(|e| match prepared.pool_slots {
+            Some(slots) if is_pool_exhausted(&e) => pool_exhausted(&this.store, slots, e),
+            _ => this.classify(Phase::Instantiate, limits.max_call_duration, limits, e),
+        })?;
         // Types were checked in `Prepared::new`; `typed` re-checks cheaply.
-        this.start = func(store, &prepared.start)
-            .map(|f| f.typed::<(), ()>(&*store))
-            .transpose()
-            .map_err(|e| signature_error(store, e))?;
-        this.cleanup = func(store, &prepared.cleanup)
-            .map(|f| f.typed::<(), ()>(&*store))
-            .transpose()
-            .map_err(|e| signature_error(store, e))?;
-        this.health = func(store, &prepared.health)
-            .map(|f| f.typed::<(), i32>(&*store))
-            .transpose()
-            .map_err(|e| signature_error(store, e))?;
+        this.start = Lazy::new(instance, prepared.start).get(&mut this.store)?;
+        this.cleanup = Lazy::new(instance, prepared.cleanup);
+        this.health = Lazy::new(instance, prepared.health);
         Ok(this)
     }
 
     /// Calls `_start` if exported.
-    pub(crate) async fn call_start(&mut self, limits: &ResourceLimits) -> Result<(), ComponentError> {
+    pub(crate) async fn call_start(
+        &mut self,
+        limits: &ResourceLimits,
+    ) -> Result<(), ComponentError> {
         match self.start.clone() {
-            Some(f) => self.call(Phase::Start, f, limits.max_call_duration, limits).await,
+            Some(f) => {
+                self.call(Phase::Start, f, limits.max_call_duration, limits)
+                    .await
+            }
             None => Ok(()),
         }
     }
@@ -236,8 +300,14 @@ impl WasmInstance {
         &mut self,
         limits: &ResourceLimits,
     ) -> Option<Result<i32, ComponentError>> {
-        let f = self.health.clone()?;
-        Some(self.call(Phase::Health, f, limits.max_call_duration, limits).await)
+        let f = match self.health.get(&mut self.store) {
+            Ok(f) => f?,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(
+            self.call(Phase::Health, f, limits.max_call_duration, limits)
+                .await,
+        )
     }
 
     /// Calls `_cleanup` if exported, bounded by `timeout`; `None` when it is not.
@@ -246,7 +316,10 @@ impl WasmInstance {
         timeout: Duration,
         limits: &ResourceLimits,
     ) -> Option<Result<(), ComponentError>> {
-        let f = self.cleanup.clone()?;
+        let f = match self.cleanup.get(&mut self.store) {
+            Ok(f) => f?,
+            Err(e) => return Some(Err(e)),
+        };
         Some(self.call(Phase::Cleanup, f, timeout, limits).await)
     }
 
@@ -277,10 +350,13 @@ impl WasmInstance {
 
     /// Sets the deadline and refills the fuel for the next guest call.
     fn arm(&mut self, timeout: Duration) {
-        let now = Instant::now();
-        let data = self.store.data_mut();
-        data.deadline = now.checked_add(timeout).unwrap_or(now + Duration::from_secs(3600));
-        data.limiter.reset_refusals();
+        self.store.data_mut().deadline = deadline_after(timeout);
+        self.refill();
+    }
+
+    /// Refills the fuel and forgets refusals, for a call whose deadline is set.
+    fn refill(&mut self) {
+        self.store.data_mut().limiter.reset_refusals();
         // Fuel is always on in the engine; `None` means an effectively
         // infinite budget. `set_fuel` fails only when fuel is disabled.
         let _ = self.store.set_fuel(self.fuel_budget.unwrap_or(u64::MAX));
@@ -302,8 +378,41 @@ impl WasmInstance {
         err: wasmtime::Error,
     ) -> ComponentError {
         let data = self.store.data();
-        classify(&data.component, phase, deadline, limits, data.limiter.refusals(), err)
+        classify(
+            &data.component,
+            phase,
+            deadline,
+            limits,
+            data.limiter.refusals(),
+            err,
+        )
     }
+}
+
+/// `timeout` from now (an hour from now if that overflows).
+fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .unwrap_or(now + Duration::from_secs(3600))
+}
+
+/// Whether instantiation failed because a pool (instances, memories,
+/// tables or stacks) had no free slot.
+fn is_pool_exhausted(err: &wasmtime::Error) -> bool {
+    err.chain().any(|e| e.is::<PoolConcurrencyLimitError>())
+}
+
+/// The one-line error of a start that finds every pool slot taken.
+fn pool_exhausted(store: &Store<StoreData>, slots: u32, err: wasmtime::Error) -> ComponentError {
+    ComponentError::new(
+        &*store_name(store),
+        ErrorKind::Instantiation,
+        format!(
+            "instance pool exhausted: all {slots} slots are in use ({})",
+            one_line(&err)
+        ),
+    )
+    .with_source(err)
 }
 
 fn store_name(store: &Store<StoreData>) -> Arc<str> {
@@ -311,7 +420,12 @@ fn store_name(store: &Store<StoreData>) -> Arc<str> {
 }
 
 fn signature_error(store: &Store<StoreData>, e: wasmtime::Error) -> ComponentError {
-    ComponentError::new(&*store_name(store), ErrorKind::ExportSignature, one_line(&e)).with_source(e)
+    ComponentError::new(
+        &*store_name(store),
+        ErrorKind::ExportSignature,
+        one_line(&e),
+    )
+    .with_source(e)
 }
 
 /// Maps a failed guest call (or instantiation) to an error kind and message:
@@ -357,10 +471,14 @@ pub(crate) fn classify(
             ),
         ),
         Some(t) => (ErrorKind::Trap, format!("{what} trapped: {t}")),
-        None if phase == Phase::Instantiate => {
-            (ErrorKind::Instantiation, format!("{what} failed: {}", one_line(&err)))
-        }
-        None => (ErrorKind::Trap, format!("{what} failed: {}", one_line(&err))),
+        None if phase == Phase::Instantiate => (
+            ErrorKind::Instantiation,
+            format!("{what} failed: {}", one_line(&err)),
+        ),
+        None => (
+            ErrorKind::Trap,
+            format!("{what} failed: {}", one_line(&err)),
+        ),
     };
     ComponentError::new(component, kind, message).with_source(err)
 }

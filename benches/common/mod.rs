@@ -1,0 +1,345 @@
+//! Shared by the benches and the `perf_gate` / `footprint` examples: the
+//! guest fixtures, our [`Runtime`] set up like the baseline, and the
+//! raw-wasmtime baseline itself: the same `Engine` configuration (fuel and
+//! epoch interruption on, same pooling settings), an `InstancePre`, and per
+//! instance a `Store` with a limiter, a fuel budget and an epoch deadline,
+//! instantiated and driven through the same exports with the same async
+//! calls, then dropped.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use component_actor::{
+    ActorState, Allocation, Child, ComponentActor, ComponentManifest, ComponentSource,
+    ResourceLimits, Runtime, RuntimeConfig,
+};
+use wasmtime::{
+    Config, Engine, Instance, InstanceAllocationStrategy, InstancePre, Linker, Module,
+    PoolingAllocationConfig, ResourceLimiter, Store, TypedFunc,
+};
+
+/// The guest every figure runs: one page of memory, a global, and quick
+/// `_start`, `_health` and `_cleanup`.
+pub const GUEST: &str = r#"(module
+  (memory (export "memory") 1)
+  (global $state (mut i32) (i32.const 0))
+  (func (export "_start") (global.set $state (i32.const 1)))
+  (func (export "_health") (result i32) (global.get $state) (i32.const 1) (i32.sub))
+  (func (export "_cleanup") (global.set $state (i32.const 0))))"#;
+
+/// Like [`GUEST`] but `_cleanup` never returns.
+pub const HANGING: &str = r#"(module
+  (memory (export "memory") 1)
+  (global $state (mut i32) (i32.const 0))
+  (func (export "_start") (global.set $state (i32.const 1)))
+  (func (export "_health") (result i32) (i32.const 0))
+  (func (export "_cleanup") (loop (br 0))))"#;
+
+/// The timeout given to a hanging `_cleanup`.
+pub const HANG_TIMEOUT: Duration = Duration::from_millis(10);
+
+/// The timeout given to a quick `_cleanup`.
+pub const STOP_TIMEOUT: Duration = Duration::from_millis(100);
+
+/// Fuel per guest call, as in `ResourceLimits::default()`.
+pub const FUEL: u64 = 10_000_000;
+/// Memory cap, as in `ResourceLimits::default()`.
+pub const MAX_MEMORY: usize = 16 << 20;
+/// The epoch tick of both runtimes.
+pub const TICK: Duration = Duration::from_millis(1);
+
+/// The binary of [`GUEST`].
+pub fn guest() -> Arc<[u8]> {
+    wat::parse_str(GUEST).expect("GUEST parses").into()
+}
+
+/// The binary of [`HANGING`].
+pub fn hanging() -> Arc<[u8]> {
+    wat::parse_str(HANGING).expect("HANGING parses").into()
+}
+
+/// A binary like [`GUEST`] that no other `n` produces: a cold module.
+pub fn unique_guest(n: u64) -> Arc<[u8]> {
+    let text = GUEST.replace(
+        "(global $state (mut i32) (i32.const 0))",
+        &format!("(global $state (mut i32) (i32.const 0))\n  (global i64 (i64.const {n}))"),
+    );
+    wat::parse_str(text).expect("unique guest parses").into()
+}
+
+/// The pooling configuration both sides use in the benches.
+pub fn pooling(slots: u32) -> Allocation {
+    Allocation::Pooling {
+        slots,
+        max_memory_per_slot: MAX_MEMORY as u64,
+    }
+}
+
+/// Name of an allocation for bench ids.
+pub fn label(allocation: Allocation) -> &'static str {
+    match allocation {
+        Allocation::OnDemand => "on-demand",
+        Allocation::Pooling { .. } => "pooling",
+    }
+}
+
+/// Our runtime with `allocation` and a 1 ms tick. Panics if a pooling
+/// runtime fell back to on-demand: the figure would be mislabelled.
+pub fn runtime(allocation: Allocation) -> Runtime {
+    let rt = Runtime::new(RuntimeConfig {
+        allocation,
+        epoch_tick: TICK,
+        ..RuntimeConfig::default()
+    })
+    .expect("runtime");
+    assert_eq!(rt.allocation(), allocation, "pool could not be reserved");
+    rt
+}
+
+/// A new actor (state Creating) on `bytes` with default limits.
+pub fn actor(rt: &Runtime, bytes: &Arc<[u8]>) -> ComponentActor {
+    ComponentActor::new(
+        rt,
+        ComponentSource::Bytes(bytes.clone()),
+        ComponentManifest::new("bench"),
+    )
+}
+
+/// A new actor on [`hanging`] bytes without a fuel cap, so only the
+/// deadline ends its `_cleanup`.
+pub fn hanging_actor(rt: &Runtime, bytes: &Arc<[u8]>) -> ComponentActor {
+    let limits = ResourceLimits {
+        max_fuel: None,
+        ..ResourceLimits::default()
+    };
+    ComponentActor::new(
+        rt,
+        ComponentSource::Bytes(bytes.clone()),
+        ComponentManifest::new("bench").with_limits(limits),
+    )
+}
+
+/// Starts `actor` and asserts it is Ready.
+pub async fn start_ready(actor: &mut ComponentActor) {
+    actor.start().await.expect("start succeeds");
+    assert_eq!(actor.state(), ActorState::Ready);
+}
+
+/// Stops `actor` and asserts it is Terminated.
+pub async fn stop_terminated(actor: &mut ComponentActor, timeout: Duration) {
+    actor.stop(timeout).await.expect("stop succeeds");
+    assert_eq!(actor.state(), ActorState::Terminated);
+}
+
+/// The baseline's per-store state: a limiter like ours.
+pub struct RawData {
+    limiter: RawLimiter,
+}
+
+struct RawLimiter {
+    max_memory: usize,
+    memory: usize,
+}
+
+impl ResourceLimiter for RawLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let total = self.memory + desired.saturating_sub(current);
+        if total > self.max_memory {
+            return Ok(false);
+        }
+        self.memory = total;
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 10_000)
+    }
+}
+
+/// The same engine configuration as `Runtime::new` builds.
+pub fn raw_engine(allocation: Allocation) -> Engine {
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    config.epoch_interruption(true);
+    if let Allocation::Pooling {
+        slots,
+        max_memory_per_slot,
+    } = allocation
+    {
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_core_instances(slots)
+            .total_memories(slots)
+            .total_tables(slots)
+            .total_stacks(slots)
+            .max_memory_size(max_memory_per_slot as usize);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    Engine::new(&config).expect("raw engine")
+}
+
+/// Raw wasmtime: one engine with its own 1 ms epoch ticker, one pre-linked
+/// module.
+pub struct Raw {
+    pub engine: Engine,
+    pre: InstancePre<RawData>,
+    fuel: u64,
+}
+
+impl Raw {
+    pub fn new(allocation: Allocation, bytes: &[u8]) -> Self {
+        let engine = raw_engine(allocation);
+        let weak = engine.weak();
+        std::thread::spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(TICK);
+            }
+        });
+        let pre = Self::prepare(&engine, bytes);
+        Self {
+            engine,
+            pre,
+            fuel: FUEL,
+        }
+    }
+
+    /// Like [`Raw::new`] for [`hanging`]: no fuel cap (as `max_fuel = None`
+    /// is for us, `u64::MAX`), only the deadline ends `_cleanup`.
+    pub fn unfuelled(allocation: Allocation, bytes: &[u8]) -> Self {
+        Self {
+            fuel: u64::MAX,
+            ..Self::new(allocation, bytes)
+        }
+    }
+
+    /// Compile + link: what a cold start adds.
+    pub fn prepare(engine: &Engine, bytes: &[u8]) -> InstancePre<RawData> {
+        let module = Module::from_binary(engine, bytes).expect("raw compile");
+        Linker::new(engine)
+            .instantiate_pre(&module)
+            .expect("raw link")
+    }
+
+    /// Store + instantiate + `_start` on the cached `InstancePre`.
+    pub async fn start(&self) -> RawInstance {
+        RawInstance::start_with(&self.engine, &self.pre, self.fuel).await
+    }
+}
+
+/// A live raw instance.
+pub struct RawInstance {
+    store: Store<RawData>,
+    instance: Instance,
+    fuel: u64,
+    /// `_health`, looked up on the first health check and kept.
+    health: Option<TypedFunc<(), i32>>,
+}
+
+fn ticks(timeout: Duration) -> u64 {
+    (timeout.as_micros() / TICK.as_micros()).max(1) as u64
+}
+
+impl RawInstance {
+    pub async fn start(engine: &Engine, pre: &InstancePre<RawData>) -> Self {
+        Self::start_with(engine, pre, FUEL).await
+    }
+
+    async fn start_with(engine: &Engine, pre: &InstancePre<RawData>, fuel: u64) -> Self {
+        let mut store = Store::new(
+            engine,
+            RawData {
+                limiter: RawLimiter {
+                    max_memory: MAX_MEMORY,
+                    memory: 0,
+                },
+            },
+        );
+        store.limiter(|d| &mut d.limiter);
+        store.set_fuel(fuel).expect("fuel");
+        store.set_epoch_deadline(ticks(STOP_TIMEOUT));
+        let instance = pre
+            .instantiate_async(&mut store)
+            .await
+            .expect("raw instantiate");
+        let start = instance
+            .get_typed_func::<(), ()>(&mut store, "_start")
+            .expect("_start");
+        let mut this = Self {
+            store,
+            instance,
+            fuel,
+            health: None,
+        };
+        this.arm(STOP_TIMEOUT);
+        start
+            .call_async(&mut this.store, ())
+            .await
+            .expect("raw _start");
+        this
+    }
+
+    fn arm(&mut self, timeout: Duration) {
+        self.store.set_fuel(self.fuel).expect("fuel");
+        self.store.set_epoch_deadline(ticks(timeout));
+    }
+
+    /// Calls `_health`; asserts it reports healthy.
+    pub async fn health(&mut self) {
+        self.arm(STOP_TIMEOUT);
+        let health = match &self.health {
+            Some(f) => f.clone(),
+            None => {
+                let f = self
+                    .instance
+                    .get_typed_func::<(), i32>(&mut self.store, "_health")
+                    .expect("_health");
+                self.health.insert(f).clone()
+            }
+        };
+        let h = health
+            .call_async(&mut self.store, ())
+            .await
+            .expect("raw _health");
+        assert_eq!(h, 0);
+    }
+
+    /// Calls `_cleanup` under `timeout` and drops the store. Returns whether
+    /// `_cleanup` completed (false: it was interrupted at its deadline).
+    pub async fn stop(mut self, timeout: Duration) -> bool {
+        self.arm(timeout);
+        let cleanup = self
+            .instance
+            .get_typed_func::<(), ()>(&mut self.store, "_cleanup")
+            .expect("_cleanup");
+        let done = cleanup.call_async(&mut self.store, ()).await.is_ok();
+        drop(self);
+        done
+    }
+}
+
+/// Percentile `p` (0..=100) of `samples` (sorted in place).
+pub fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    assert!(!samples.is_empty());
+    samples.sort_unstable();
+    let i = ((samples.len() - 1) as f64 * p / 100.0).round() as usize;
+    samples[i]
+}
+
+/// Times `f` once.
+pub async fn time<F: std::future::Future>(f: F) -> (Duration, F::Output) {
+    let t = Instant::now();
+    let out = f.await;
+    (t.elapsed(), out)
+}

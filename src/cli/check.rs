@@ -1,0 +1,264 @@
+//! `component-actor check FILE`: preflight without running guest code.
+
+use std::path::PathBuf;
+
+use component_actor::check::preflight;
+use component_actor::{ComponentSource, ErrorKind, HOST_FUNCTIONS};
+use serde::Serialize;
+
+use super::{
+    BadInput, ErrorDoc, Exit, ExitCodeField, LimitsDoc, SCHEMA_VERSION, human_bytes,
+    human_duration, ms, say,
+};
+
+/// What `check` was asked to do.
+pub struct Args {
+    /// The module (`.wat` text or a binary).
+    pub file: PathBuf,
+    /// The manifest, if any.
+    pub manifest: Option<PathBuf>,
+}
+
+/// The `check --json` document.
+#[derive(Serialize)]
+struct CheckDoc {
+    schema_version: u32,
+    command: &'static str,
+    file: String,
+    manifest: Option<String>,
+    component: String,
+    limits: LimitsDoc,
+    admitted: bool,
+    binary_bytes: Option<usize>,
+    compile_ms: Option<f64>,
+    exports: Vec<ExportDoc>,
+    imports: Vec<ImportDoc>,
+    denied: Vec<String>,
+    permissions_line: Option<String>,
+    resources: Option<ResourcesDoc>,
+    error: Option<ErrorDoc>,
+    exit_code: ExitCodeField,
+}
+
+#[derive(Serialize)]
+struct ExportDoc {
+    name: &'static str,
+    expected: String,
+    found: Option<String>,
+    ok: bool,
+}
+
+#[derive(Serialize)]
+struct ImportDoc {
+    import: String,
+    #[serde(rename = "type")]
+    ty: String,
+    permitted: bool,
+    provided: bool,
+}
+
+#[derive(Serialize)]
+struct ResourcesDoc {
+    memories: u32,
+    initial_memory_bytes: u64,
+    tables: u32,
+    initial_table_elements: u64,
+}
+
+/// Checks the module and prints the report.
+///
+/// # Errors
+///
+/// [`BadInput`] if the module file or the manifest cannot be used.
+pub fn main(args: Args, json: bool) -> Result<Exit, BadInput> {
+    super::require_file(&args.file, "module")?;
+    let manifest = super::load_manifest(&args.file, args.manifest.as_deref())?;
+    let runtime = super::runtime()?;
+    let report = preflight(&runtime, &ComponentSource::from_file(&args.file), &manifest);
+    if let Some(e) = &report.error
+        && e.kind() == ErrorKind::Load
+    {
+        return Err(BadInput::from_error(e));
+    }
+    let exit = if report.admitted() {
+        Exit::Success
+    } else {
+        Exit::ModuleFailed
+    };
+    let doc = CheckDoc {
+        schema_version: SCHEMA_VERSION,
+        command: "check",
+        file: args.file.display().to_string(),
+        manifest: args.manifest.as_ref().map(|p| p.display().to_string()),
+        component: report.component.clone(),
+        limits: LimitsDoc::of(&manifest),
+        admitted: report.admitted(),
+        binary_bytes: report.binary_bytes,
+        compile_ms: report.compile_time.map(ms),
+        exports: report
+            .exports
+            .iter()
+            .map(|e| ExportDoc {
+                name: e.name,
+                expected: e.expected.clone(),
+                found: e.found.clone(),
+                ok: e.ok,
+            })
+            .collect(),
+        imports: report
+            .imports
+            .iter()
+            .map(|i| ImportDoc {
+                import: i.path.clone(),
+                ty: i.ty.clone(),
+                permitted: i.permitted,
+                provided: i.provided,
+            })
+            .collect(),
+        denied: report.denied().iter().map(|s| s.to_string()).collect(),
+        permissions_line: report.permissions_line(&manifest),
+        resources: report.resources.map(|r| ResourcesDoc {
+            memories: r.memories,
+            initial_memory_bytes: r.initial_memory_bytes,
+            tables: r.tables,
+            initial_table_elements: r.initial_table_elements,
+        }),
+        error: report.error.as_ref().map(ErrorDoc::of),
+        exit_code: ExitCodeField(exit),
+    };
+    if json {
+        super::print_json(&doc);
+    } else {
+        let detail = report.error.as_ref().map(super::detail).unwrap_or_default();
+        print_text(&doc, &args, &manifest, &detail);
+    }
+    Ok(exit)
+}
+
+fn print_text(
+    doc: &CheckDoc,
+    args: &Args,
+    manifest: &component_actor::ComponentManifest,
+    detail: &[String],
+) {
+    say(format!("check {} as `{}`", doc.file, doc.component));
+    say(format!(
+        "  manifest  {}",
+        super::manifest_label(args.manifest.as_ref())
+    ));
+    say(format!("  limits    {}", super::describe_limits(manifest)));
+    let load_failed = doc.binary_bytes.is_none();
+    let error_line = |e: &ErrorDoc| format!("FAILED  {}: {}", e.kind, e.message);
+    match (&doc.error, doc.binary_bytes) {
+        (Some(e), None) => {
+            say(format!("  load      {}", error_line(e)));
+            for line in detail {
+                say(format!("            {line}"));
+            }
+        }
+        (_, Some(n)) => {
+            let text = args.file.extension().is_some_and(|e| e == "wat");
+            say(format!(
+                "  load      ok      {n}-byte binary, starts with \\0asm{}",
+                if text {
+                    " (parsed from WebAssembly text)"
+                } else {
+                    ""
+                }
+            ))
+        }
+        (None, None) => {}
+    }
+    if load_failed {
+        return print_verdict(doc);
+    }
+    match (&doc.error, doc.compile_ms) {
+        (Some(e), None) => {
+            say(format!("  compile   {}", error_line(e)));
+            return print_verdict(doc);
+        }
+        (_, Some(t)) => say(format!(
+            "  compile   ok      {}",
+            human_duration(std::time::Duration::from_secs_f64(t / 1e3))
+        )),
+        (None, None) => {}
+    }
+    for (i, e) in doc.exports.iter().enumerate() {
+        let label = if i == 0 { "exports" } else { "" };
+        let status = match (&e.found, e.ok) {
+            (None, _) => format!("absent  (optional; would be {})", e.expected),
+            (Some(f), true) => format!("ok      {f}"),
+            (Some(f), false) => format!("WRONG   {f}, expected a function {}", e.expected),
+        };
+        say(format!("  {label:<8}  {:<9} {status}", e.name));
+    }
+    if doc.imports.is_empty() {
+        say("  imports   none");
+    }
+    let width = doc
+        .imports
+        .iter()
+        .map(|i| i.import.len())
+        .max()
+        .unwrap_or(0);
+    for (n, i) in doc.imports.iter().enumerate() {
+        let label = if n == 0 { "imports" } else { "" };
+        let status = match (i.permitted, i.provided) {
+            (true, true) => "permitted",
+            (true, false) => "permitted, but no host function provides it",
+            (false, true) => "DENIED",
+            (false, false) => "DENIED (and no host function provides it)",
+        };
+        say(format!(
+            "  {label:<8}  {:<width$}  {:<28}  {status}",
+            i.import, i.ty
+        ));
+    }
+    if let Some(r) = &doc.resources {
+        say(format!(
+            "  resources {} memor{} (largest initial {}), {} table{} (largest initial {} elements)",
+            r.memories,
+            if r.memories == 1 { "y" } else { "ies" },
+            human_bytes(r.initial_memory_bytes),
+            r.tables,
+            if r.tables == 1 { "" } else { "s" },
+            r.initial_table_elements
+        ));
+    }
+    print_verdict(doc);
+}
+
+fn print_verdict(doc: &CheckDoc) {
+    say("");
+    match &doc.error {
+        None => say("admitted: start would get past every check made before guest code runs"),
+        Some(e) => {
+            say(format!("NOT ADMITTED: {}: {}", e.kind, e.message));
+            if let Some(line) = &doc.permissions_line {
+                say(format!(
+                    "to permit the denied import{}, put this line under [permissions] in the manifest:",
+                    if doc.denied.len() == 1 { "" } else { "s" }
+                ));
+                say(format!("  {line}"));
+                let unprovided: Vec<&str> = doc
+                    .imports
+                    .iter()
+                    .filter(|i| !i.permitted && !i.provided)
+                    .map(|i| i.import.as_str())
+                    .collect();
+                if !unprovided.is_empty() {
+                    let host: Vec<String> = HOST_FUNCTIONS
+                        .iter()
+                        .map(|(m, n)| format!("{m}::{n}"))
+                        .collect();
+                    say(format!(
+                        "note: no host function provides {}; permitting {} is not enough, linking would then fail with Instantiation (host functions: {})",
+                        unprovided.join(", "),
+                        if unprovided.len() == 1 { "it" } else { "them" },
+                        host.join(", ")
+                    ));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,434 @@
+//! The subcommands of the `component-actor` binary and what they share:
+//! exit codes, the bad-input error, loading inputs, number formatting and
+//! the JSON pieces every report uses.
+
+pub mod check;
+pub mod logs;
+pub mod run;
+pub mod soak;
+pub mod suite;
+
+use std::fmt;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use component_actor::{
+    ComponentError, ComponentManifest, ErrorKind, InstanceStats, ResourceLimits, Runtime,
+    RuntimeConfig,
+};
+use serde::Serialize;
+
+/// The version of every JSON document's shape; bumped only when a field is
+/// removed or changes meaning (adding fields does not bump it).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The exit codes, as documented in the README.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: the module did what was asked (started, was admitted, soaked cleanly).
+    Success,
+    /// 1: the module failed (start failed, check refused it, a soak cycle
+    /// failed or a leak is suspected, a fixture mismatched).
+    ModuleFailed,
+    /// 2: the input was bad (missing file, unreadable or invalid manifest,
+    /// bad arguments); nothing was run.
+    BadInput,
+}
+
+impl Exit {
+    /// The numeric code.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::ModuleFailed => 1,
+            Exit::BadInput => 2,
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> Self {
+        ExitCode::from(e.code())
+    }
+}
+
+impl Serialize for ExitCodeField {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u8(self.0.code())
+    }
+}
+
+/// An [`Exit`] written into JSON as its number.
+#[derive(Debug, Clone, Copy)]
+pub struct ExitCodeField(pub Exit);
+
+/// Bad input: one line for the user, exit code 2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadInput {
+    /// What kind of input was bad: an [`ErrorKind`] name (`Load`,
+    /// `Manifest`) or `Usage` for the command line itself.
+    pub kind: String,
+    /// One line, no trailing period.
+    pub message: String,
+}
+
+impl BadInput {
+    /// A bad command line.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self {
+            kind: "Usage".into(),
+            message: message.into(),
+        }
+    }
+
+    /// A bad input reported by the library (an unreadable file, a manifest error).
+    pub fn from_error(e: &ComponentError) -> Self {
+        let message = match e.kind() {
+            ErrorKind::Manifest => format!("invalid manifest {}", e.message()),
+            _ => e.message().to_string(),
+        };
+        Self {
+            kind: e.kind().to_string(),
+            message,
+        }
+    }
+}
+
+impl fmt::Display for BadInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The JSON document printed for bad input under `--json`.
+#[derive(Serialize)]
+pub struct BadInputDoc<'a> {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The subcommand (`suite`, `run`, `check`, `soak`), or `null` when the
+    /// command line could not be parsed far enough to tell.
+    pub command: Option<&'a str>,
+    /// Always 2.
+    pub exit_code: ExitCodeField,
+    /// What was wrong.
+    pub error: ErrorDoc,
+}
+
+/// A typed error in JSON: `{"kind", "message", "denied"}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorDoc {
+    /// An [`ErrorKind`] name (`"Trap"`), or `"Usage"` for a bad command line.
+    pub kind: String,
+    /// The one-line message, without the component name.
+    pub message: String,
+    /// The denied imports (`module::name`) of a `PermissionDenied` error; else empty.
+    pub denied: Vec<String>,
+}
+
+impl ErrorDoc {
+    /// The JSON form of a library error.
+    pub fn of(e: &ComponentError) -> Self {
+        Self {
+            kind: e.kind().to_string(),
+            message: e.message().to_string(),
+            denied: e.denied_imports().to_vec(),
+        }
+    }
+}
+
+impl From<&BadInput> for ErrorDoc {
+    fn from(b: &BadInput) -> Self {
+        Self {
+            kind: b.kind.clone(),
+            message: b.message.clone(),
+            denied: Vec::new(),
+        }
+    }
+}
+
+/// The lines after the first of an error's cause, for the text output:
+/// where in a `.wat` file parsing failed (file:line:column, the line, a
+/// caret). Empty for other kinds.
+pub fn detail(e: &ComponentError) -> Vec<String> {
+    use std::error::Error as _;
+    if e.kind() != ErrorKind::InvalidWat {
+        return Vec::new();
+    }
+    e.source()
+        .map(|s| {
+            s.to_string()
+                .lines()
+                .skip(1)
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A manifest's limits in JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct LimitsDoc {
+    /// Bytes of linear memory, all memories together.
+    pub max_memory_bytes: u64,
+    /// Table elements, all tables together.
+    pub max_table_elements: u64,
+    /// Fuel per guest call; `null` for no fuel cap.
+    pub max_fuel: Option<u64>,
+    /// Wall-clock milliseconds per guest call.
+    pub max_call_duration_ms: u64,
+    /// The permitted imports (`module::name`), sorted.
+    pub imports: Vec<String>,
+}
+
+impl LimitsDoc {
+    /// The JSON form of a manifest's limits and permissions.
+    pub fn of(manifest: &ComponentManifest) -> Self {
+        let l: &ResourceLimits = manifest.limits();
+        Self {
+            max_memory_bytes: l.max_memory_bytes,
+            max_table_elements: l.max_table_elements,
+            max_fuel: l.max_fuel,
+            max_call_duration_ms: u64::try_from(l.max_call_duration.as_millis())
+                .unwrap_or(u64::MAX),
+            imports: manifest
+                .permissions()
+                .imports()
+                .map(str::to_string)
+                .collect(),
+        }
+    }
+}
+
+/// An instance's memory and fuel figures in JSON.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct StatsDoc {
+    /// Bytes of linear memory now, all memories together.
+    pub memory_bytes: u64,
+    /// The most linear memory the instance ever had.
+    pub peak_memory_bytes: u64,
+    /// Fuel consumed by all guest calls so far (0 with no fuel cap).
+    pub fuel_consumed: u64,
+    /// Lines the guest logged through `host::log`.
+    pub log_lines: u64,
+}
+
+impl From<InstanceStats> for StatsDoc {
+    fn from(s: InstanceStats) -> Self {
+        Self {
+            memory_bytes: s.memory_bytes,
+            peak_memory_bytes: s.peak_memory_bytes,
+            fuel_consumed: s.fuel_consumed,
+            log_lines: s.log_lines,
+        }
+    }
+}
+
+/// Prints one JSON document (pretty, with a final newline) to stdout.
+pub fn print_json<T: Serialize>(doc: &T) {
+    match serde_json::to_string_pretty(doc) {
+        Ok(text) => say(text),
+        // Serializing plain structs of strings and numbers cannot fail;
+        // say so rather than panic if it ever does.
+        Err(e) => eprintln!("error: cannot serialize the report: {e}"),
+    }
+}
+
+/// Writes a line to stdout, without trailing blanks; a closed pipe
+/// (`| head`) is not an error worth a panic, so write errors are ignored.
+pub fn say(line: impl fmt::Display) {
+    let line = line.to_string();
+    let _ = writeln!(std::io::stdout().lock(), "{}", line.trim_end());
+}
+
+/// Checks that `path` names a readable regular file, before anything runs.
+///
+/// # Errors
+///
+/// [`BadInput`] of kind `Load`, naming the path.
+pub fn require_file(path: &Path, what: &str) -> Result<(), BadInput> {
+    let bad = |why: String| BadInput {
+        kind: ErrorKind::Load.to_string(),
+        message: format!("cannot read {what} {}: {why}", path.display()),
+    };
+    match std::fs::metadata(path) {
+        Err(e) => Err(bad(io_reason(&e))),
+        Ok(m) if m.is_dir() => Err(bad("is a directory".into())),
+        Ok(_) => std::fs::File::open(path)
+            .map(drop)
+            .map_err(|e| bad(io_reason(&e))),
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// The manifest a module runs under: `--manifest` if given, else a default
+/// one (default limits, no imports permitted) named after the file.
+///
+/// # Errors
+///
+/// [`BadInput`] if the manifest file is missing, unreadable or invalid.
+pub fn load_manifest(
+    module: &Path,
+    manifest: Option<&Path>,
+) -> Result<ComponentManifest, BadInput> {
+    match manifest {
+        Some(path) => {
+            require_file(path, "manifest")?;
+            ComponentManifest::from_file(path).map_err(|e| BadInput::from_error(&e))
+        }
+        None => Ok(ComponentManifest::new(
+            module
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or_else(|| "component".into()),
+        )),
+    }
+}
+
+/// A runtime with the default configuration.
+///
+/// # Errors
+///
+/// [`BadInput`] if wasmtime cannot be set up on this machine (reported with
+/// exit code 2: nothing about the module was tried).
+pub fn runtime() -> Result<Runtime, BadInput> {
+    Runtime::new(RuntimeConfig::default()).map_err(|e| BadInput {
+        kind: e.kind().to_string(),
+        message: format!("cannot set up the WebAssembly runtime: {}", e.message()),
+    })
+}
+
+/// A single-threaded tokio runtime.
+///
+/// # Errors
+///
+/// [`BadInput`] if the OS refuses (exit code 2: nothing was run).
+pub fn tokio_current_thread() -> Result<tokio::runtime::Runtime, BadInput> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| BadInput::usage(format!("cannot start the async runtime: {e}")))
+}
+
+/// Milliseconds as a float with nanosecond resolution, for JSON
+/// (`4.392598`, not `4.3925980000000004`).
+pub fn ms(d: Duration) -> f64 {
+    d.as_nanos() as f64 / 1e6
+}
+
+/// A duration for people: `330ns`, `812µs`, `1.25ms`, `100ms`, `2.50s`.
+pub fn human_duration(d: Duration) -> String {
+    let nanos = d.as_nanos();
+    if nanos < 1_000 {
+        format!("{nanos}ns")
+    } else if nanos < 1_000_000 {
+        format!("{:.0}µs", nanos as f64 / 1e3)
+    } else if nanos < 1_000_000_000 {
+        if nanos.is_multiple_of(1_000_000) {
+            format!("{}ms", nanos / 1_000_000)
+        } else {
+            format!("{:.2}ms", nanos as f64 / 1e6)
+        }
+    } else if nanos.is_multiple_of(1_000_000_000) {
+        format!("{}s", nanos / 1_000_000_000)
+    } else {
+        format!("{:.2}s", nanos as f64 / 1e9)
+    }
+}
+
+/// A byte count for people: `512 B`, `64 KiB`, `16.0 MiB`.
+pub fn human_bytes(b: u64) -> String {
+    const KIB: u64 = 1 << 10;
+    const MIB: u64 = 1 << 20;
+    const GIB: u64 = 1 << 30;
+    if b < KIB {
+        format!("{b} B")
+    } else if b < MIB {
+        if b.is_multiple_of(KIB) {
+            format!("{} KiB", b / KIB)
+        } else {
+            format!("{:.1} KiB", b as f64 / KIB as f64)
+        }
+    } else if b < GIB {
+        format!("{:.1} MiB", b as f64 / MIB as f64)
+    } else {
+        format!("{:.1} GiB", b as f64 / GIB as f64)
+    }
+}
+
+/// One line describing a manifest's limits for the human output.
+pub fn describe_limits(manifest: &ComponentManifest) -> String {
+    let l = manifest.limits();
+    let fuel = match l.max_fuel {
+        Some(f) => format!("fuel {f}/call"),
+        None => "no fuel cap".into(),
+    };
+    let imports: Vec<&str> = manifest.permissions().imports().collect();
+    format!(
+        "memory {}, tables {} elements, {fuel}, {}/call, imports [{}]",
+        human_bytes(l.max_memory_bytes),
+        l.max_table_elements,
+        human_duration(l.max_call_duration),
+        imports.join(", ")
+    )
+}
+
+/// How a manifest was chosen, for the human output.
+pub fn manifest_label(path: Option<&PathBuf>) -> String {
+    match path {
+        Some(p) => p.display().to_string(),
+        None => "none (default limits, no imports permitted)".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        let cases = [
+            (Duration::from_nanos(330), "330ns"),
+            (Duration::from_micros(812), "812µs"),
+            (Duration::from_micros(1250), "1.25ms"),
+            (Duration::from_millis(100), "100ms"),
+            (Duration::from_millis(2500), "2.50s"),
+            (Duration::from_secs(3600), "3600s"),
+        ];
+        for (d, s) in cases {
+            assert_eq!(human_duration(d), s);
+        }
+    }
+
+    #[test]
+    fn bytes_read_naturally() {
+        let cases = [
+            (0, "0 B"),
+            (1023, "1023 B"),
+            (65536, "64 KiB"),
+            (1536, "1.5 KiB"),
+            (16 << 20, "16.0 MiB"),
+            (4 << 30, "4.0 GiB"),
+        ];
+        for (b, s) in cases {
+            assert_eq!(human_bytes(b), s);
+        }
+    }
+
+    #[test]
+    fn exit_codes_are_the_documented_ones() {
+        assert_eq!(Exit::Success.code(), 0);
+        assert_eq!(Exit::ModuleFailed.code(), 1);
+        assert_eq!(Exit::BadInput.code(), 2);
+    }
+}

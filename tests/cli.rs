@@ -1,0 +1,969 @@
+//! The `component-actor` binary, run as a user runs it: every subcommand,
+//! its exit codes (0 success, 1 the module failed, 2 bad input), its text
+//! output and the shape of its `--json` documents.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// What one invocation produced.
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    /// The whole of stdout as exactly one JSON document.
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{}", self.stdout))
+    }
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs the binary in the crate root with `RUST_LOG` unset.
+fn cli(args: &[&str]) -> Out {
+    cli_env(args, None)
+}
+
+fn cli_env(args: &[&str], rust_log: Option<&str>) -> Out {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_component-actor"));
+    cmd.args(args).current_dir(root()).env_remove("RUST_LOG");
+    if let Some(level) = rust_log {
+        cmd.env("RUST_LOG", level);
+    }
+    let out = cmd.output().expect("the binary runs");
+    let out = Out {
+        code: out.status.code().expect("exited, not killed by a signal"),
+        stdout: String::from_utf8(out.stdout).expect("UTF-8 stdout"),
+        stderr: String::from_utf8(out.stderr).expect("UTF-8 stderr"),
+    };
+    assert!(
+        !out.stderr.contains("panicked"),
+        "{args:?} panicked:\n{}",
+        out.stderr
+    );
+    out
+}
+
+/// A scratch directory of this test process, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("component-actor-cli-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        Self(dir)
+    }
+
+    fn file(&self, name: &str, contents: impl AsRef<[u8]>) -> String {
+        let path = self.0.join(name);
+        std::fs::write(&path, contents).expect("write scratch file");
+        path.display().to_string()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn bundled_fixture_count() -> usize {
+    std::fs::read_dir(root().join("wat"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.path()
+                .extension()
+                .is_some_and(|x| x == "wat" || x == "wasm")
+        })
+        .count()
+}
+
+/// Exit code 2, one `error:` line on stderr, nothing on stdout.
+fn assert_bad_input(out: &Out, needle: &str) {
+    assert_eq!(
+        out.code, 2,
+        "stdout:\n{}\nstderr:\n{}",
+        out.stdout, out.stderr
+    );
+    assert!(out.stdout.is_empty(), "stdout: {}", out.stdout);
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line on stderr: {:?}", out.stderr);
+    assert!(lines[0].starts_with("error: "), "{}", lines[0]);
+    assert!(lines[0].contains(needle), "`{needle}` not in: {}", lines[0]);
+}
+
+// ---------------------------------------------------------------- suite
+
+#[test]
+fn suite_passes_every_bundled_fixture() {
+    let out = cli(&["suite"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    let n = bundled_fixture_count();
+    assert!(n >= 30, "{n} fixtures");
+    assert_eq!(
+        out.stdout.lines().last(),
+        Some(format!("{n} passed, 0 failed").as_str())
+    );
+    let header = out.stdout.lines().next().unwrap();
+    for column in ["fixture", "expected", "observed", "start", "stop", "result"] {
+        assert!(header.contains(column), "{header}");
+    }
+    assert!(
+        out.stdout.lines().any(|l| l.starts_with("good ")
+            && l.contains("ok/healthy/completed")
+            && l.ends_with(" ok")),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("MISMATCH"));
+}
+
+#[test]
+fn no_arguments_runs_the_bundled_suite() {
+    let out = cli(&[]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    let n = bundled_fixture_count();
+    assert!(out.stdout.ends_with(&format!("{n} passed, 0 failed\n")));
+}
+
+#[test]
+fn suite_json_lists_every_fixture() {
+    let out = cli(&["suite", "--json"]);
+    assert_eq!(out.code, 0);
+    let doc = out.json();
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["command"], "suite");
+    assert_eq!(doc["exit_code"], 0);
+    let n = bundled_fixture_count();
+    assert_eq!(doc["passed"], n);
+    assert_eq!(doc["failed"], 0);
+    let fixtures = doc["fixtures"].as_array().unwrap();
+    assert_eq!(fixtures.len(), n);
+    let good = fixtures.iter().find(|f| f["name"] == "good").unwrap();
+    assert_eq!(good["expected"], "ok/healthy/completed");
+    assert_eq!(good["observed"], "ok/healthy/completed");
+    assert_eq!(good["ok"], true);
+    assert!(good["start_ms"].as_f64().unwrap() > 0.0);
+    assert!(good["stop_ms"].as_f64().unwrap() >= 0.0);
+    assert_eq!(good["problems"], Value::Array(vec![]));
+    assert!(good["file"].as_str().unwrap().ends_with("good.wat"));
+    assert!(!good["describe"].as_str().unwrap().is_empty());
+}
+
+#[test]
+fn suite_mismatch_exits_1() {
+    let dir = Scratch::new("mismatch");
+    dir.file(
+        "liar.wat",
+        ";; @describe: claims to start but traps\n;; @expect-start: ok\n\
+         (module (func (export \"_start\") unreachable))\n",
+    );
+    dir.file(
+        "honest.wat",
+        ";; @describe: traps and says so\n;; @expect-start: Trap\n\
+         (module (func (export \"_start\") unreachable))\n",
+    );
+    let out = cli(&["suite", &dir.0.display().to_string()]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stdout.contains("MISMATCH"));
+    assert!(out.stdout.contains("start: expected ok, got Trap"));
+    assert!(
+        out.stdout.ends_with("1 passed, 1 failed\n"),
+        "{}",
+        out.stdout
+    );
+
+    let doc = cli(&["suite", &dir.0.display().to_string(), "--json"]).json();
+    assert_eq!(doc["exit_code"], 1);
+    assert_eq!(doc["failed"], 1);
+    let liar = &doc["fixtures"][1];
+    assert_eq!(liar["name"], "liar");
+    assert_eq!(liar["ok"], false);
+    assert_eq!(liar["observed"], "Trap");
+    assert_eq!(liar["problems"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn suite_bad_directory_is_bad_input() {
+    assert_bad_input(
+        &cli(&["suite", "/nonexistent/fixtures"]),
+        "/nonexistent/fixtures",
+    );
+    let dir = Scratch::new("empty-suite");
+    assert_bad_input(
+        &cli(&["suite", &dir.0.display().to_string()]),
+        "no .wat or .wasm",
+    );
+    let dir = Scratch::new("bad-header");
+    dir.file("x.wat", ";; @expect-start: Nonsense\n(module)\n");
+    assert_bad_input(&cli(&["suite", &dir.0.display().to_string()]), "Nonsense");
+}
+
+// ---------------------------------------------------------------- run
+
+#[test]
+fn run_prints_each_transition_and_the_cleanup() {
+    let out = cli(&["run", "wat/good.wat"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    let events: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| {
+            [
+                "Creating -> Starting",
+                "Starting -> Ready",
+                "health: Healthy",
+                "Ready -> Stopping",
+                "Stopping -> Terminated",
+            ]
+            .into_iter()
+            .find(|e| l.contains(e))
+        })
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "Creating -> Starting",
+            "Starting -> Ready",
+            "health: Healthy",
+            "Ready -> Stopping",
+            "Stopping -> Terminated"
+        ]
+    );
+    let ready = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("Starting -> Ready"))
+        .unwrap();
+    assert!(ready.contains("64 KiB"), "memory and peak: {ready}");
+    assert!(out.stdout.contains("cleanup   Completed"));
+}
+
+#[test]
+fn run_json_has_transitions_stats_and_cleanup() {
+    let out = cli(&["run", "wat/good.wat", "--json"]);
+    assert_eq!(out.code, 0);
+    let doc = out.json();
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["command"], "run");
+    assert_eq!(doc["component"], "good");
+    assert_eq!(doc["manifest"], Value::Null);
+    assert_eq!(doc["exit_code"], 0);
+    assert_eq!(doc["started"], true);
+    assert_eq!(doc["limits"]["max_memory_bytes"], 16 << 20);
+    assert_eq!(doc["limits"]["max_fuel"], 10_000_000);
+    assert_eq!(doc["limits"]["max_call_duration_ms"], 100);
+    assert_eq!(doc["stop_timeout_ms"], 100.0);
+
+    let steps: Vec<(String, String)> = doc["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["from"].as_str().unwrap().into(),
+                t["to"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let want = [
+        ("Creating", "Starting"),
+        ("Starting", "Ready"),
+        ("Ready", "Stopping"),
+        ("Stopping", "Terminated"),
+    ];
+    assert_eq!(steps.len(), want.len(), "{steps:?}");
+    for ((from, to), (f, t)) in steps.iter().zip(want) {
+        assert_eq!((from.as_str(), to.as_str()), (f, t));
+    }
+    let times: Vec<f64> = doc["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["at_ms"].as_f64().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+
+    let start = &doc["start"];
+    assert_eq!(start["ok"], true);
+    assert_eq!(start["error"], Value::Null);
+    assert!(start["duration_ms"].as_f64().unwrap() > 0.0);
+    assert_eq!(start["stats"]["memory_bytes"], 65536);
+    assert_eq!(start["stats"]["peak_memory_bytes"], 65536);
+    let fuel_after_start = start["stats"]["fuel_consumed"].as_u64().unwrap();
+    assert!(fuel_after_start > 0);
+
+    assert_eq!(doc["health"]["status"], "Healthy");
+    assert_eq!(doc["health"]["reason"], Value::Null);
+    let fuel_after_health = doc["health"]["stats"]["fuel_consumed"].as_u64().unwrap();
+    assert!(fuel_after_health > fuel_after_start);
+
+    let stop = &doc["stop"];
+    assert_eq!(stop["ok"], true);
+    assert_eq!(stop["cleanup"], "Completed");
+    assert_eq!(stop["cleanup_reason"], Value::Null);
+    assert_eq!(stop["state"], "Terminated");
+    assert!(stop["stats"]["fuel_consumed"].as_u64().unwrap() > fuel_after_health);
+    assert_eq!(doc["logs"], Value::Array(vec![]));
+}
+
+#[test]
+fn run_start_failure_exits_1_with_the_typed_error() {
+    let out = cli(&["run", "wat/start_trap.wat"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stdout.contains("Starting -> Failed"), "{}", out.stdout);
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("start failed: "))
+        .unwrap();
+    assert!(line.starts_with("start failed: Trap: "), "{line}");
+    assert!(line.contains("unreachable"), "{line}");
+
+    let doc = cli(&["run", "wat/start_trap.wat", "--json"]).json();
+    assert_eq!(doc["exit_code"], 1);
+    assert_eq!(doc["started"], false);
+    assert_eq!(doc["start"]["ok"], false);
+    assert_eq!(doc["start"]["error"]["kind"], "Trap");
+    assert_eq!(doc["health"], Value::Null);
+    assert_eq!(doc["stop"]["cleanup"], Value::Null);
+    assert_eq!(doc["stop"]["state"], "Terminated");
+    let last = doc["transitions"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (last["from"].as_str(), last["to"].as_str()),
+        (Some("Failed"), Some("Terminated"))
+    );
+}
+
+#[test]
+fn run_denied_imports_are_all_listed() {
+    let doc = cli(&["run", "wat/denied_many.wat", "--json"]).json();
+    assert_eq!(doc["exit_code"], 1);
+    assert_eq!(doc["start"]["error"]["kind"], "PermissionDenied");
+    assert_eq!(
+        doc["start"]["error"]["denied"],
+        serde_json::json!([
+            "env::abort",
+            "env::memory",
+            "host::log",
+            "host::secret_table",
+            "wasi::clock"
+        ])
+    );
+}
+
+#[test]
+fn run_cleanup_timeout_still_exits_0() {
+    let args = [
+        "run",
+        "wat/cleanup_hang.wat",
+        "--manifest",
+        "wat/fuel_unlimited.toml",
+        "--stop-timeout-ms",
+        "20",
+    ];
+    let out = cli(&args);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(out.stdout.contains("cleanup   TimedOut"), "{}", out.stdout);
+    let doc = cli(&[&args[..], &["--json"]].concat()).json();
+    assert_eq!(doc["exit_code"], 0);
+    assert_eq!(doc["stop_timeout_ms"], 20.0);
+    assert_eq!(doc["stop"]["cleanup"], "TimedOut");
+    assert_eq!(doc["stop"]["state"], "Terminated");
+    assert!(doc["stop"]["duration_ms"].as_f64().unwrap() >= 20.0);
+}
+
+#[test]
+fn run_cleanup_trap_still_exits_0_with_the_reason() {
+    let doc = cli(&["run", "wat/cleanup_trap.wat", "--json"]).json();
+    assert_eq!(doc["exit_code"], 0);
+    assert_eq!(doc["stop"]["cleanup"], "Trapped");
+    assert!(
+        doc["stop"]["cleanup_reason"]
+            .as_str()
+            .unwrap()
+            .contains("unreachable")
+    );
+}
+
+#[test]
+fn run_shows_guest_logs_under_a_manifest() {
+    let out = cli(&[
+        "run",
+        "wat/log_permitted.wat",
+        "--manifest",
+        "wat/log_permitted.toml",
+        "--json",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    let doc = out.json();
+    assert_eq!(doc["manifest"], "wat/log_permitted.toml");
+    assert_eq!(doc["component"], "log_permitted");
+    assert_eq!(doc["limits"]["imports"], serde_json::json!(["host::log"]));
+    let logs = doc["logs"].as_array().unwrap();
+    assert!(!logs.is_empty());
+    assert_eq!(
+        doc["stop"]["stats"]["log_lines"].as_u64().unwrap(),
+        logs.len() as u64
+    );
+    assert!(
+        logs.iter()
+            .all(|l| !l["message"].as_str().unwrap().is_empty())
+    );
+}
+
+#[test]
+fn logs_go_to_stderr_filtered_by_rust_log() {
+    // Default warn: the failed start is logged.
+    let out = cli(&["run", "wat/start_trap.wat"]);
+    assert!(
+        out.stderr.contains("WARN") && out.stderr.contains("start failed"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stdout.contains("WARN"));
+    // RUST_LOG=error silences it.
+    let out = cli_env(&["run", "wat/start_trap.wat"], Some("error"));
+    assert_eq!(out.stderr, "");
+    // RUST_LOG=info shows the transitions.
+    let out = cli_env(&["run", "wat/good.wat"], Some("info"));
+    assert!(out.stderr.contains("state transition"), "{}", out.stderr);
+    // The JSON on stdout is untouched by logging.
+    let out = cli_env(&["run", "wat/good.wat", "--json"], Some("info"));
+    assert_eq!(out.json()["exit_code"], 0);
+}
+
+#[test]
+fn suite_and_soak_log_only_errors_by_default() {
+    // Their failures are on purpose (suite) or repeated (soak) and counted
+    // in their own output; RUST_LOG still turns the warnings on.
+    let args = ["soak", "wat/cleanup_trap.wat", "--cycles", "3", "--json"];
+    let out = cli(&args);
+    assert_eq!(out.json()["cleanup"]["Trapped"], 3);
+    assert_eq!(out.stderr, "");
+    let out = cli_env(&args, Some("warn"));
+    let warnings = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("cleanup failed"))
+        .count();
+    assert_eq!(warnings, 4, "warm-up and 3 cycles:\n{}", out.stderr);
+    assert_eq!(cli(&["suite"]).stderr, "");
+    assert!(
+        cli_env(&["suite"], Some("warn"))
+            .stderr
+            .contains("start failed")
+    );
+}
+
+#[test]
+fn binary_modules_run_and_check_like_text() {
+    let dir = Scratch::new("binary");
+    let text = std::fs::read_to_string(root().join("wat/good.wat")).unwrap();
+    let wasm = dir.file("good.wasm", wat::parse_str(&text).unwrap());
+    let out = cli(&["check", &wasm]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(!out.stdout.contains("parsed from WebAssembly text"));
+    let doc = cli(&["run", &wasm, "--json"]).json();
+    assert_eq!(doc["exit_code"], 0);
+    assert_eq!(doc["component"], "good");
+    assert_eq!(doc["stop"]["cleanup"], "Completed");
+}
+
+// ---------------------------------------------------------------- check
+
+#[test]
+fn check_admits_a_good_module() {
+    let out = cli(&["check", "wat/good.wat"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(out.stdout.contains("admitted"));
+    assert!(
+        out.stdout.contains("_health   ok      [] -> [i32]"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn check_lists_every_denied_import_with_the_manifest_line() {
+    let out = cli(&["check", "wat/denied_many.wat"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    for import in [
+        "env::abort",
+        "env::memory",
+        "host::log",
+        "host::secret_table",
+        "wasi::clock",
+    ] {
+        assert!(
+            out.stdout
+                .lines()
+                .any(|l| l.contains(import) && l.contains("DENIED")),
+            "{import}:\n{}",
+            out.stdout
+        );
+    }
+    assert!(out.stdout.lines().any(|l| l.trim()
+        == r#"imports = ["env::abort", "env::memory", "host::log", "host::secret_table", "wasi::clock"]"#));
+}
+
+#[test]
+fn the_suggested_manifest_line_admits_the_module() {
+    let doc = cli(&["check", "wat/log_denied.wat", "--json"]).json();
+    assert_eq!(doc["admitted"], false);
+    let line = doc["permissions_line"].as_str().unwrap();
+    assert_eq!(line, r#"imports = ["host::log"]"#);
+    let dir = Scratch::new("suggested");
+    let manifest = dir.file(
+        "m.toml",
+        format!("[component]\nname = \"fixed\"\n[permissions]\n{line}\n"),
+    );
+    let out = cli(&["check", "wat/log_denied.wat", "--manifest", &manifest]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    let out = cli(&["run", "wat/log_denied.wat", "--manifest", &manifest]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+}
+
+#[test]
+fn check_json_shape() {
+    let out = cli(&["check", "wat/denied_many.wat", "--json"]);
+    assert_eq!(out.code, 1);
+    let doc = out.json();
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["command"], "check");
+    assert_eq!(doc["exit_code"], 1);
+    assert_eq!(doc["admitted"], false);
+    assert_eq!(doc["component"], "denied_many");
+    assert!(doc["binary_bytes"].as_u64().unwrap() > 8);
+    assert!(doc["compile_ms"].as_f64().is_some());
+    assert_eq!(doc["error"]["kind"], "PermissionDenied");
+    let denied = serde_json::json!([
+        "env::abort",
+        "env::memory",
+        "host::log",
+        "host::secret_table",
+        "wasi::clock"
+    ]);
+    assert_eq!(doc["denied"], denied);
+    assert_eq!(doc["error"]["denied"], denied);
+    assert_eq!(
+        doc["permissions_line"],
+        r#"imports = ["env::abort", "env::memory", "host::log", "host::secret_table", "wasi::clock"]"#
+    );
+    let imports = doc["imports"].as_array().unwrap();
+    assert_eq!(imports.len(), 5);
+    let log = imports.iter().find(|i| i["import"] == "host::log").unwrap();
+    assert_eq!(log["type"], "func [i32 i32] -> []");
+    assert_eq!(log["permitted"], false);
+    assert_eq!(log["provided"], true);
+    let memory = imports
+        .iter()
+        .find(|i| i["import"] == "env::memory")
+        .unwrap();
+    assert_eq!(memory["type"], "memory");
+    assert_eq!(memory["provided"], false);
+    let exports: Vec<&str> = doc["exports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(exports, ["_start", "_cleanup", "_health"]);
+    assert_eq!(doc["resources"]["memories"], 0);
+    assert_eq!(doc["limits"]["imports"], Value::Array(vec![]));
+}
+
+#[test]
+fn check_reports_a_wrong_export_signature() {
+    let out = cli(&["check", "wat/export_bad_health.wat", "--json"]);
+    assert_eq!(out.code, 1);
+    let doc = out.json();
+    assert_eq!(doc["error"]["kind"], "ExportSignature");
+    let health = &doc["exports"][2];
+    assert_eq!(health["name"], "_health");
+    assert_eq!(health["ok"], false);
+    assert_eq!(health["found"], "[] -> [i64]");
+    assert_eq!(health["expected"], "[] -> [i32]");
+    assert_eq!(doc["exports"][0]["found"], Value::Null);
+    assert_eq!(doc["exports"][0]["ok"], true);
+}
+
+#[test]
+fn check_runs_no_guest_code() {
+    // The start section loops forever: running it would fail with Deadline.
+    let out = cli(&[
+        "check",
+        "wat/start_section_loop.wat",
+        "--manifest",
+        "wat/fuel_unlimited.toml",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    let out = cli(&["check", "wat/start_trap.wat"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+}
+
+#[test]
+fn check_refuses_initial_sizes_over_the_limits() {
+    let doc = cli(&["check", "wat/memory_initial_over.wat", "--json"]).json();
+    assert_eq!(doc["exit_code"], 1);
+    assert_eq!(doc["error"]["kind"], "MemoryLimit");
+    assert_eq!(doc["resources"]["initial_memory_bytes"], 257 * 65536);
+    let doc = cli(&["check", "wat/table_over.wat", "--json"]).json();
+    assert_eq!(doc["error"]["kind"], "TableLimit");
+    assert_eq!(doc["resources"]["initial_table_elements"], 10001);
+}
+
+#[test]
+fn check_refuses_a_binary_with_a_bad_magic() {
+    let dir = Scratch::new("magic");
+    let elf = dir.file("elf.wasm", b"\x7fELF\x02\x01\x01\0\0\0\0\0");
+    let out = cli(&["check", &elf]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stdout.contains("InvalidMagic"), "{}", out.stdout);
+    let doc = cli(&["check", &elf, "--json"]).json();
+    assert_eq!(doc["error"]["kind"], "InvalidMagic");
+    assert_eq!(doc["binary_bytes"], Value::Null);
+    assert_eq!(doc["exports"], Value::Array(vec![]));
+    let empty = dir.file("empty.wasm", b"");
+    assert_eq!(
+        cli(&["check", &empty, "--json"]).json()["error"]["kind"],
+        "EmptyModule"
+    );
+}
+
+/// Over every bundled fixture read from its own file: when `check` refuses a
+/// module, `start` fails with the same kind; and every kind `start` reports
+/// before guest code runs, `check` reports too.
+#[test]
+fn check_agrees_with_start_on_every_fixture() {
+    const PREFLIGHT: [&str; 8] = [
+        "EmptyModule",
+        "InvalidMagic",
+        "InvalidWat",
+        "Compile",
+        "PermissionDenied",
+        "ExportSignature",
+        "Instantiation",
+        "Load",
+    ];
+    let mut compared = 0;
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(root().join("wat"))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "wat"))
+        .collect();
+    entries.sort();
+    for path in entries {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let header = |key: &str| {
+            text.lines().find_map(|l| {
+                l.trim()
+                    .strip_prefix(&format!(";; @{key}:"))
+                    .map(|v| v.trim().to_string())
+            })
+        };
+        if header("source").is_some_and(|s| s != "file") {
+            continue;
+        }
+        let expected = header("expect-start").unwrap();
+        let file = format!("wat/{}", path.file_name().unwrap().to_string_lossy());
+        let manifest = header("manifest").map(|m| format!("wat/{m}"));
+        let mut args = vec!["check", file.as_str(), "--json"];
+        if let Some(m) = &manifest {
+            args.extend(["--manifest", m.as_str()]);
+        }
+        let doc = cli(&args).json();
+        let refused = doc["error"]["kind"].as_str();
+        match refused {
+            Some(kind) => assert_eq!(kind, expected, "{file}: check refused with {kind}"),
+            None => assert!(
+                !PREFLIGHT.contains(&expected.as_str()),
+                "{file}: check admitted a module start refuses with {expected}"
+            ),
+        }
+        assert_eq!(doc["admitted"], refused.is_none());
+        compared += 1;
+    }
+    assert!(compared >= 25, "{compared}");
+}
+
+// ---------------------------------------------------------------- soak
+
+#[test]
+fn soak_json_reports_percentiles_throughput_memory_and_verdict() {
+    let out = cli(&["soak", "wat/good.wat", "--cycles", "300", "--json"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let doc = out.json();
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["command"], "soak");
+    assert_eq!(doc["exit_code"], 0);
+    assert_eq!(doc["cycles"], 300);
+    assert_eq!(doc["concurrency"], 1);
+    assert_eq!(doc["warmup_cycles"], 1);
+    assert_eq!(doc["error"], Value::Null);
+    assert_eq!(doc["cleanup"], serde_json::json!({"Completed": 300}));
+    assert_eq!(doc["mismatches"]["count"], 0);
+    assert!(doc["cycles_per_second"].as_f64().unwrap() > 0.0);
+    assert!(doc["elapsed_ms"].as_f64().unwrap() > 0.0);
+    for phase in ["start_ms", "stop_ms"] {
+        let p = &doc[phase];
+        let v: Vec<f64> = ["p50", "p95", "p99", "max"]
+            .iter()
+            .map(|k| p[k].as_f64().unwrap())
+            .collect();
+        assert!(v[0] > 0.0, "{phase}: {p}");
+        assert!(v.windows(2).all(|w| w[0] <= w[1]), "{phase}: {p}");
+        assert!(p["mean"].as_f64().unwrap() > 0.0);
+    }
+    let m = &doc["memory"];
+    assert!(m["rss_before_kib"].as_u64().unwrap() > 0);
+    assert!(m["maps_before"].as_u64().unwrap() > 0);
+    assert_eq!(
+        m["rss_growth_kib"].as_i64().unwrap(),
+        m["rss_after_kib"].as_i64().unwrap() - m["rss_before_kib"].as_i64().unwrap()
+    );
+    assert_eq!(
+        m["maps_growth"].as_i64().unwrap(),
+        m["maps_after"].as_i64().unwrap() - m["maps_before"].as_i64().unwrap()
+    );
+    assert_eq!(doc["leak"]["verdict"], "none", "{}", doc["leak"]);
+    assert!(doc["leak"]["maps_bound"].as_i64().unwrap() > 0);
+    assert!(doc["leak"]["rss_bound_kib"].as_i64().unwrap() > 0);
+    // Plain progress is off under --json on a non-terminal.
+    assert!(!out.stderr.contains("soak:"), "{}", out.stderr);
+}
+
+#[test]
+fn soak_text_has_a_table_and_plain_progress_off_a_terminal() {
+    let out = cli(&["soak", "wat/good.wat", "--cycles", "100"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    for needle in [
+        "p50",
+        "p95",
+        "p99",
+        "cycles/s",
+        "VmRSS",
+        "mappings",
+        "leak        none",
+    ] {
+        assert!(out.stdout.contains(needle), "{needle}:\n{}", out.stdout);
+    }
+    assert!(out.stdout.lines().any(|l| l.starts_with("start ")));
+    assert!(out.stdout.lines().any(|l| l.starts_with("stop ")));
+    // No terminal: no bar, a line per tenth.
+    assert!(!out.stderr.contains('\r'));
+    assert!(
+        out.stderr.contains("soak: 100/100 cycles"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        out.stderr
+            .lines()
+            .filter(|l| l.starts_with("soak: "))
+            .count(),
+        10
+    );
+}
+
+#[test]
+fn soak_shares_cycles_between_workers() {
+    let doc = cli(&[
+        "soak",
+        "wat/health_degraded.wat",
+        "--cycles",
+        "101",
+        "--concurrency",
+        "3",
+        "--json",
+    ])
+    .json();
+    assert_eq!(doc["exit_code"], 0);
+    assert_eq!(doc["concurrency"], 3);
+    assert_eq!(doc["warmup_cycles"], 3);
+    assert_eq!(doc["cleanup"], serde_json::json!({"NotExported": 101}));
+}
+
+#[test]
+fn soak_with_few_cycles_is_inconclusive_about_leaks() {
+    let doc = cli(&["soak", "wat/minimal.wat", "--cycles", "5", "--json"]).json();
+    assert_eq!(doc["exit_code"], 0);
+    assert_eq!(doc["leak"]["verdict"], "inconclusive");
+}
+
+#[test]
+fn soak_start_failure_exits_1() {
+    let out = cli(&["soak", "wat/start_trap.wat", "--cycles", "10"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("start failed (warm-up): Trap:"),
+        "{}",
+        out.stdout
+    );
+    let doc = cli(&["soak", "wat/start_trap.wat", "--cycles", "10", "--json"]).json();
+    assert_eq!(doc["exit_code"], 1);
+    assert_eq!(doc["error"]["kind"], "Trap");
+    assert_eq!(doc["start_ms"], Value::Null);
+}
+
+// ---------------------------------------------------------------- bad input
+
+#[test]
+fn missing_module_file_is_bad_input_for_every_subcommand() {
+    for cmd in ["run", "check", "soak"] {
+        assert_bad_input(
+            &cli(&[cmd, "wat/no_such_module.wat"]),
+            "wat/no_such_module.wat",
+        );
+    }
+    assert_bad_input(&cli(&["run", "wat"]), "is a directory");
+}
+
+#[test]
+fn manifest_problems_are_bad_input() {
+    let dir = Scratch::new("manifests");
+    let cases = [
+        (
+            "unknown.toml",
+            "[component]\nname = \"x\"\ncolour = \"red\"\n",
+            "unknown field `colour`",
+        ),
+        (
+            "unknown_table.toml",
+            "[component]\nname = \"x\"\n[extras]\n",
+            "unknown field `extras`",
+        ),
+        (
+            "negative.toml",
+            "[component]\nname = \"x\"\n[limits]\nmax_memory_bytes = -1\n",
+            "integer `-1`, expected u64 (line 4: `max_memory_bytes = -1`)",
+        ),
+        (
+            "huge.toml",
+            "[component]\nname = \"x\"\n[limits]\nmax_memory_bytes = 99999999999\n",
+            "max_memory_bytes",
+        ),
+        (
+            "zero_fuel.toml",
+            "[component]\nname = \"x\"\n[limits]\nmax_fuel = 0\n",
+            "max_fuel",
+        ),
+        (
+            "slow.toml",
+            "[component]\nname = \"x\"\n[limits]\nmax_call_duration_ms = 7200000\n",
+            "max_call_duration",
+        ),
+        (
+            "import.toml",
+            "[component]\nname = \"x\"\n[permissions]\nimports = [\"log\"]\n",
+            "module::name",
+        ),
+        ("broken.toml", "[component\n", "invalid manifest"),
+    ];
+    for (name, text, needle) in cases {
+        let path = dir.file(name, text);
+        for cmd in ["run", "check", "soak"] {
+            assert_bad_input(&cli(&[cmd, "wat/good.wat", "--manifest", &path]), needle);
+        }
+    }
+    assert_bad_input(
+        &cli(&["run", "wat/good.wat", "--manifest", "wat/no_such.toml"]),
+        "cannot read manifest wat/no_such.toml",
+    );
+}
+
+#[test]
+fn bad_arguments_are_bad_input() {
+    for (args, needle) in [
+        (&["soak", "wat/good.wat", "--cycles", "-5"][..], "--cycles"),
+        (&["soak", "wat/good.wat", "--cycles", "0"][..], "--cycles"),
+        (
+            &["soak", "wat/good.wat", "--cycles", "99999999999"][..],
+            "--cycles",
+        ),
+        (
+            &["soak", "wat/good.wat", "--concurrency", "0"][..],
+            "--concurrency",
+        ),
+        (
+            &["soak", "wat/good.wat", "--concurrency", "100000"][..],
+            "--concurrency",
+        ),
+        (
+            &["run", "wat/good.wat", "--stop-timeout-ms", "-1"][..],
+            "--stop-timeout-ms",
+        ),
+        (
+            &["run", "wat/good.wat", "--stop-timeout-ms", "0"][..],
+            "--stop-timeout-ms",
+        ),
+        (
+            &["run", "wat/good.wat", "--stop-timeout-ms", "10000000"][..],
+            "--stop-timeout-ms",
+        ),
+        (&["run"][..], "<FILE>"),
+        (&["frobnicate"][..], "frobnicate"),
+        (&["check", "wat/good.wat", "--colour"][..], "--colour"),
+    ] {
+        assert_bad_input(&cli(args), needle);
+    }
+}
+
+#[test]
+fn bad_input_under_json_is_a_json_document_too() {
+    let out = cli(&["run", "wat/no_such_module.wat", "--json"]);
+    assert_eq!(out.code, 2);
+    let doc = out.json();
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["command"], "run");
+    assert_eq!(doc["exit_code"], 2);
+    assert_eq!(doc["error"]["kind"], "Load");
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no_such_module")
+    );
+    assert_eq!(out.stderr.lines().count(), 1);
+
+    let doc = cli(&["soak", "wat/good.wat", "--cycles", "0", "--json"]).json();
+    assert_eq!(doc["exit_code"], 2);
+    assert_eq!(doc["command"], "soak");
+    assert_eq!(doc["error"]["kind"], "Usage");
+
+    let dir = Scratch::new("json-manifest");
+    let bad = dir.file("bad.toml", "[component]\nname = \"x\"\nextra = 1\n");
+    let doc = cli(&["check", "wat/good.wat", "--manifest", &bad, "--json"]).json();
+    assert_eq!(doc["exit_code"], 2);
+    assert_eq!(doc["error"]["kind"], "Manifest");
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    let out = cli(&["--help"]);
+    assert_eq!(out.code, 0);
+    for cmd in ["suite", "run", "check", "soak", "--json"] {
+        assert!(out.stdout.contains(cmd), "{cmd}");
+    }
+    let out = cli(&["soak", "--help"]);
+    assert_eq!(out.code, 0);
+    assert!(out.stdout.contains("--concurrency"));
+    let out = cli(&["--version"]);
+    assert_eq!(out.code, 0);
+    assert!(out.stdout.contains(env!("CARGO_PKG_VERSION")));
+}
