@@ -138,11 +138,7 @@ pub struct ComponentError {
 
 impl ComponentError {
     /// A new error of `kind` for `component`, with a one-line `message`.
-    pub fn new(
-        component: impl Into<String>,
-        kind: ErrorKind,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn new(component: impl Into<String>, kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
             component: component.into(),
             kind,

@@ -364,17 +364,38 @@ mod tests {
     fn rejects_bad_manifests_with_a_manifest_error() {
         for (text, needle) in [
             ("[component]\nname = \"a\"\nextra = 1\n", "unknown field"),
-            ("[component]\nname = \"a\"\n[limits]\nmax_memory_bytes = -1\n", "line 4: `max_memory_bytes = -1`"),
-            ("[component]\nname = \"a\"\n[limits]\nmax_memory_bytes = 0\n", "max_memory_bytes"),
+            (
+                "[component]\nname = \"a\"\n[limits]\nmax_memory_bytes = -1\n",
+                "line 4: `max_memory_bytes = -1`",
+            ),
+            (
+                "[component]\nname = \"a\"\n[limits]\nmax_memory_bytes = 0\n",
+                "max_memory_bytes",
+            ),
             (
                 "[component]\nname = \"a\"\n[limits]\nmax_memory_bytes = 9999999999999\n",
                 "max_memory_bytes",
             ),
-            ("[component]\nname = \"a\"\n[limits]\nmax_fuel = 0\n", "max_fuel"),
-            ("[component]\nname = \"a\"\n[limits]\nmax_fuel = \"lots\"\n", "max_fuel"),
-            ("[component]\nname = \"a\"\n[limits]\nmax_call_duration_ms = 0\n", "max_call_duration"),
-            ("[component]\nname = \"a\"\n[limits]\nmax_table_elements = 0\n", "max_table_elements"),
-            ("[component]\nname = \"a\"\n[permissions]\nimports = [\"log\"]\n", "module::name"),
+            (
+                "[component]\nname = \"a\"\n[limits]\nmax_fuel = 0\n",
+                "max_fuel",
+            ),
+            (
+                "[component]\nname = \"a\"\n[limits]\nmax_fuel = \"lots\"\n",
+                "max_fuel",
+            ),
+            (
+                "[component]\nname = \"a\"\n[limits]\nmax_call_duration_ms = 0\n",
+                "max_call_duration",
+            ),
+            (
+                "[component]\nname = \"a\"\n[limits]\nmax_table_elements = 0\n",
+                "max_table_elements",
+            ),
+            (
+                "[component]\nname = \"a\"\n[permissions]\nimports = [\"log\"]\n",
+                "module::name",
+            ),
             ("[component]\nname = \"\"\n", "empty"),
             ("[limits]\n", "component"),
             ("not toml", ""),

@@ -234,11 +234,13 @@ impl Drop for ComponentActor {
 /// actor must never be left in Starting or Stopping.
 struct Unfinished {
     state: Arc<StateCell>,
-    on_drop: Option<Transition>,
+    /// Built only if the future really is dropped half-way, so the normal
+    /// path allocates nothing for it.
+    on_drop: Option<fn() -> Transition>,
 }
 
 impl Unfinished {
-    fn new(state: &Arc<StateCell>, on_drop: Transition) -> Self {
+    fn new(state: &Arc<StateCell>, on_drop: fn() -> Transition) -> Self {
         Self {
             state: state.clone(),
             on_drop: Some(on_drop),
@@ -253,7 +255,7 @@ impl Unfinished {
 impl Drop for Unfinished {
     fn drop(&mut self) {
         if let Some(t) = self.on_drop.take() {
-            let _ = self.state.apply(t);
+            let _ = self.state.apply(t());
         }
     }
 }
@@ -278,12 +280,17 @@ impl Child for ComponentActor {
     async fn start(&mut self) -> Result<(), ComponentError> {
         self.transition(Transition::BeginStart)
             .map_err(|r| self.refused("start", r))?;
-        let guard = Unfinished::new(&self.state, Transition::StartFailed("start was cancelled".into()));
+        let guard = Unfinished::new(&self.state, || {
+            Transition::StartFailed("start was cancelled".into())
+        });
         let launched = self.launch().await;
         guard.disarm();
         match launched {
             Ok(instance) => match self.transition(Transition::StartSucceeded) {
-                Ok(Applied { to: ActorState::Ready, .. }) => {
+                Ok(Applied {
+                    to: ActorState::Ready,
+                    ..
+                }) => {
                     *self.instance.get_mut() = Some(instance);
                     Ok(())
                 }
@@ -321,7 +328,7 @@ impl Child for ComponentActor {
         if applied.from != ActorState::Ready {
             return Ok(());
         }
-        let guard = Unfinished::new(&self.state, Transition::StopFinished);
+        let guard = Unfinished::new(&self.state, || Transition::StopFinished);
         if let Some(instance) = self.instance.get_mut().take() {
             self.shut_down(instance, timeout).await;
         }

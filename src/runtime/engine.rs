@@ -2,7 +2,6 @@
 //! the cache of compiled, pre-linked modules.
 
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -238,7 +237,12 @@ fn engine(allocation: Allocation) -> Result<Engine, ComponentError> {
 /// forms per permission set.
 struct ModuleCache {
     capacity: usize,
-    modules: HashMap<Arc<[u8]>, CacheEntry, BuildHasherDefault<ContentHasher>>,
+    /// FxHash (`rustc-hash`): an actor's first start looks its module up by
+    /// content, and SipHash over the bytes was the largest single cost of
+    /// that lookup. Keys are compared in full on every hit, so a collision
+    /// costs a comparison, never a wrong module, and the cache holds at most
+    /// `module_cache_capacity` keys.
+    modules: HashMap<Arc<[u8]>, CacheEntry, rustc_hash::FxBuildHasher>,
     order: VecDeque<Arc<[u8]>>,
 }
 
@@ -309,49 +313,6 @@ impl ModuleCache {
         {
             entry.prepared.push((permissions.clone(), prepared));
         }
-    }
-}
-
-/// The cache's hasher. An actor's first start looks its module up by
-/// content, and SipHash over the bytes was the largest single cost of a warm
-/// start; this multiply-rotate hash reads 8 bytes a step. Keys are compared
-/// in full on every hit, so a collision costs a comparison, never a wrong
-/// module, and the cache holds at most `module_cache_capacity` keys.
-#[derive(Default)]
-struct ContentHasher(u64);
-
-impl ContentHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-}
-
-impl Hasher for ContentHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut words = bytes.chunks_exact(8);
-        for word in &mut words {
-            let mut w = [0; 8];
-            w.copy_from_slice(word);
-            self.add(u64::from_le_bytes(w));
-        }
-        let rest = words.remainder();
-        if !rest.is_empty() {
-            let mut w = [0; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w));
-        }
-    }
-
-    fn write_u8(&mut self, n: u8) {
-        self.add(u64::from(n));
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
     }
 }
 
@@ -498,20 +459,5 @@ mod tests {
         let third = runtime.prepare(&other, &manifest).expect("prepare");
         assert!(!Arc::ptr_eq(&first, &third));
         assert_eq!(runtime.cached_modules(), 2);
-    }
-
-    #[test]
-    fn the_content_hash_reads_every_byte() {
-        let hash = |b: &[u8]| {
-            let mut h = ContentHasher::default();
-            h.write(b);
-            h.finish()
-        };
-        let base = [7u8; 19];
-        for i in 0..base.len() {
-            let mut changed = base;
-            changed[i] ^= 1;
-            assert_ne!(hash(&base), hash(&changed), "byte {i}");
-        }
     }
 }

@@ -160,7 +160,8 @@ mod tests {
     fn failed_growth_is_undone() {
         let mut l = limiter(2);
         assert!(l.memory_growing(0, 2 * PAGE, None).unwrap());
-        l.memory_grow_failed(wasmtime::Error::msg("mmap failed")).unwrap();
+        l.memory_grow_failed(wasmtime::Error::msg("mmap failed"))
+            .unwrap();
         assert_eq!(l.memory_bytes(), 0);
     }
 

@@ -105,7 +105,11 @@ fn check_binary(component: &str, bytes: &[u8]) -> Result<(), ComponentError> {
     Ok(())
 }
 
-fn parse_wat(component: &str, text: &str, path: Option<&Path>) -> Result<Arc<[u8]>, ComponentError> {
+fn parse_wat(
+    component: &str,
+    text: &str,
+    path: Option<&Path>,
+) -> Result<Arc<[u8]>, ComponentError> {
     if text.trim().is_empty() {
         return Err(ComponentError::new(
             component,
@@ -136,12 +140,27 @@ mod tests {
     #[test]
     fn classifies_bad_sources() {
         let cases: [(ComponentSource, ErrorKind); 6] = [
-            (ComponentSource::from_bytes(Vec::new()), ErrorKind::EmptyModule),
-            (ComponentSource::from_bytes(*b"\x7fELF\x01"), ErrorKind::InvalidMagic),
-            (ComponentSource::from_bytes(*b"\0as"), ErrorKind::InvalidMagic),
-            (ComponentSource::from_wat("(module (func"), ErrorKind::InvalidWat),
+            (
+                ComponentSource::from_bytes(Vec::new()),
+                ErrorKind::EmptyModule,
+            ),
+            (
+                ComponentSource::from_bytes(*b"\x7fELF\x01"),
+                ErrorKind::InvalidMagic,
+            ),
+            (
+                ComponentSource::from_bytes(*b"\0as"),
+                ErrorKind::InvalidMagic,
+            ),
+            (
+                ComponentSource::from_wat("(module (func"),
+                ErrorKind::InvalidWat,
+            ),
             (ComponentSource::from_wat("  \n"), ErrorKind::EmptyModule),
-            (ComponentSource::from_file("/nonexistent/x.wasm"), ErrorKind::Load),
+            (
+                ComponentSource::from_file("/nonexistent/x.wasm"),
+                ErrorKind::Load,
+            ),
         ];
         for (source, kind) in cases {
             let e = source.load("t").unwrap_err();
