@@ -48,11 +48,15 @@ pub enum ErrorKind {
     ExportSignature,
     /// The operation is not allowed in the actor's current state.
     InvalidTransition,
+    /// A stop was requested (through [`ActorHandle::request_stop`](crate::ActorHandle::request_stop))
+    /// while the actor was starting: the start was completed and then
+    /// stopped, and the actor is Terminated.
+    Cancelled,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 15] = [
+    pub const ALL: [ErrorKind; 16] = [
         ErrorKind::Load,
         ErrorKind::EmptyModule,
         ErrorKind::InvalidMagic,
@@ -68,6 +72,7 @@ impl ErrorKind {
         ErrorKind::Trap,
         ErrorKind::ExportSignature,
         ErrorKind::InvalidTransition,
+        ErrorKind::Cancelled,
     ];
 
     /// The kind's stable name, identical to the variant name (`"MemoryLimit"`).
@@ -88,6 +93,7 @@ impl ErrorKind {
             ErrorKind::Trap => "Trap",
             ErrorKind::ExportSignature => "ExportSignature",
             ErrorKind::InvalidTransition => "InvalidTransition",
+            ErrorKind::Cancelled => "Cancelled",
         }
     }
 }

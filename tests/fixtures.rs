@@ -64,7 +64,10 @@ fn the_suite_covers_every_required_behaviour() {
     for kind in ErrorKind::ALL {
         if matches!(
             kind,
-            ErrorKind::Load | ErrorKind::Manifest | ErrorKind::InvalidTransition
+            ErrorKind::Load
+                | ErrorKind::Manifest
+                | ErrorKind::InvalidTransition
+                | ErrorKind::Cancelled
         ) {
             continue; // not properties of a module
         }

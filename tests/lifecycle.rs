@@ -599,3 +599,49 @@ fn host_log_and_every_transition_are_traced_with_the_component_id() {
         );
     }
 }
+
+#[test]
+fn a_stop_requested_from_another_thread_during_start_is_taken_when_it_completes() {
+    let rt = runtime();
+    let manifest = ComponentManifest::new("cancel-me").with_limits(limits(|l| {
+        l.max_fuel = None;
+        l.max_call_duration = Duration::from_secs(30);
+    }));
+    // A `_start` busy for about a second, and a `_cleanup` whose outcome
+    // shows the stop really ran.
+    let wat =
+        counting_start(1_200_000_000).replace("(module ", r#"(module (func (export "_cleanup")) "#);
+    let mut a = actor(&rt, &wat, manifest);
+    let handle = a.handle();
+    assert!(!handle.request_stop(), "nothing to stop while Creating");
+    assert_eq!(handle.state(), ActorState::Creating);
+    let requester = std::thread::spawn(move || {
+        let give_up = Instant::now() + Duration::from_secs(20);
+        while handle.state() != ActorState::Starting {
+            assert!(Instant::now() < give_up, "never saw Starting");
+            std::thread::yield_now();
+        }
+        assert!(handle.request_stop());
+        handle
+    });
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let err = tokio.block_on(a.start()).unwrap_err();
+    let handle = requester.join().unwrap();
+    assert_eq!(err.kind(), ErrorKind::Cancelled, "{err}");
+    assert_eq!(a.state(), ActorState::Terminated);
+    assert_eq!(handle.state(), ActorState::Terminated);
+    assert_eq!(a.last_cleanup(), Some(CleanupOutcome::Completed));
+    // Ready is not stoppable from a handle: its owner stops it.
+    tokio.block_on(async {
+        let mut b = actor(&rt, GOOD, ComponentManifest::new("ready"));
+        b.start().await.unwrap();
+        assert!(!b.handle().request_stop());
+        assert_eq!(b.state(), ActorState::Ready);
+        // And a new start forgets an old request.
+        a.start().await.unwrap();
+        assert_eq!(a.state(), ActorState::Ready);
+    });
+}

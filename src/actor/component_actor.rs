@@ -54,6 +54,23 @@ impl ActorHandle {
     pub fn component(&self) -> &str {
         &self.id
     }
+
+    /// Asks a `start` in progress to stop as soon as it completes: the
+    /// actor then runs `_cleanup` (bounded by `max_call_duration`), releases
+    /// the instance and ends Terminated, and that `start` returns
+    /// [`ErrorKind::Cancelled`]. The start itself still runs to its end
+    /// (each of its guest calls is bounded by its deadline).
+    ///
+    /// Returns whether a start was in progress. In any other state this does
+    /// nothing: a running actor is stopped by its owner with
+    /// [`Child::stop`].
+    pub fn request_stop(&self) -> bool {
+        let taken = self.state.apply(Transition::RequestStop).is_ok();
+        if taken {
+            tracing::info!(component = %self.id, "stop requested while starting");
+        }
+        taken
+    }
 }
 
 /// A WebAssembly module run as a supervised actor.
@@ -274,7 +291,9 @@ impl Child for ComponentActor {
     /// # Errors
     ///
     /// [`ErrorKind::InvalidTransition`] in Starting, Ready or Stopping (the
-    /// state is unchanged); otherwise any failure leaves the actor
+    /// state is unchanged); [`ErrorKind::Cancelled`] when a stop was
+    /// requested through [`ActorHandle::request_stop`] during the start (the
+    /// actor is then Terminated); otherwise any failure leaves the actor
     /// `Failed(reason)` with every wasm resource released, and its kind says
     /// which check, limit or export failed.
     async fn start(&mut self) -> Result<(), ComponentError> {
@@ -299,7 +318,11 @@ impl Child for ComponentActor {
                     let timeout = self.manifest.limits().max_call_duration;
                     self.shut_down(instance, timeout).await;
                     let _ = self.transition(Transition::StopFinished);
-                    Ok(())
+                    Err(ComponentError::new(
+                        &*self.id,
+                        ErrorKind::Cancelled,
+                        "a stop was requested while starting: started, cleaned up and Terminated",
+                    ))
                 }
             },
             Err(e) => {

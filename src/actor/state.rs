@@ -86,6 +86,9 @@ pub(crate) enum Transition {
     BeginStop,
     /// Stopping -> Terminated.
     StopFinished,
+    /// Starting: remember a stop, taken when the start completes. Refused in
+    /// every other state (a handle cannot stop an instance it does not own).
+    RequestStop,
 }
 
 /// What applying a transition did.
@@ -117,7 +120,7 @@ pub(crate) fn next(
         (Starting, Transition::StartSucceeded) if stop_pending => Some((Stopping, false)),
         (Starting, Transition::StartSucceeded) => Some((Ready, false)),
         (Starting, Transition::StartFailed(r)) => Some((Failed(r.clone()), false)),
-        (Starting, Transition::BeginStop) => Some((Starting, true)),
+        (Starting, Transition::BeginStop | Transition::RequestStop) => Some((Starting, true)),
         (Ready, Transition::BeginStop) => Some((Stopping, false)),
         (Creating | Terminated | Failed(_), Transition::BeginStop) => Some((Terminated, false)),
         (Stopping, Transition::StopFinished) => Some((Terminated, false)),
@@ -214,6 +217,7 @@ mod tests {
             Transition::StartFailed("boom".into()),
             Transition::BeginStop,
             Transition::StopFinished,
+            Transition::RequestStop,
         ]
     }
 
@@ -254,6 +258,17 @@ mod tests {
         assert_eq!((a.from, a.to), (Starting, Starting));
         assert_eq!(cell.apply(Transition::StartSucceeded).unwrap().to, Stopping);
         assert_eq!(cell.apply(Transition::StopFinished).unwrap().to, Terminated);
+    }
+
+    #[test]
+    fn a_stop_request_is_only_taken_while_starting() {
+        for s in [Creating, Ready, Stopping, Terminated, Failed("x".into())] {
+            assert_eq!(next(&s, false, &Transition::RequestStop), None, "{s}");
+        }
+        assert_eq!(
+            next(&Starting, false, &Transition::RequestStop),
+            Some((Starting, true))
+        );
     }
 
     #[test]

@@ -232,3 +232,41 @@ fn failure_during_starting_races_stop() {
         assert_eq!(cell.apply(Transition::StartSucceeded).unwrap().to, Ready);
     });
 }
+
+/// `ActorHandle::request_stop` (a `RequestStop`) races the completion of a
+/// start, as a supervisor thread cancelling a start would. The request is
+/// taken exactly when it lands while Starting; then the starter stops and
+/// the cell ends Terminated. When it is refused, the refusal saw a state
+/// other than Starting and the cell ends Ready: a request is never half
+/// taken, and never lost once it was reported as taken.
+#[test]
+fn handle_stop_request_races_start_completion() {
+    model("handle_stop_request_races_start_completion", || {
+        let cell = Arc::new(StateCell::new());
+        cell.apply(Transition::BeginStart).unwrap();
+        let starter = {
+            let cell = cell.clone();
+            thread::spawn(move || {
+                let a = cell.apply(Transition::StartSucceeded).unwrap();
+                if a.to == Stopping {
+                    cell.apply(Transition::StopFinished).unwrap();
+                }
+                a.to
+            })
+        };
+        let request = cell.apply(Transition::RequestStop);
+        let after_start = starter.join().unwrap();
+        match request {
+            Ok(a) => {
+                assert_eq!((a.from, a.to), (Starting, Starting));
+                assert_eq!(after_start, Stopping);
+                assert_eq!(cell.get(), Terminated);
+            }
+            Err(refused) => {
+                assert_ne!(refused.state, Starting);
+                assert_eq!(after_start, Ready);
+                assert_eq!(cell.get(), Ready);
+            }
+        }
+    });
+}
