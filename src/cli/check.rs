@@ -7,8 +7,7 @@ use component_actor::{ComponentSource, ErrorKind, HOST_FUNCTIONS};
 use serde::Serialize;
 
 use super::{
-    BadInput, ErrorDoc, Exit, ExitCodeField, LimitsDoc, SCHEMA_VERSION, human_bytes,
-    human_duration, ms, say,
+    BadInput, ErrorDoc, Exit, ExitCodeField, ModuleHeader, human_bytes, human_duration, ms, say,
 };
 
 /// What `check` was asked to do.
@@ -22,12 +21,8 @@ pub struct Args {
 /// The `check --json` document.
 #[derive(Serialize)]
 struct CheckDoc {
-    schema_version: u32,
-    command: &'static str,
-    file: String,
-    manifest: Option<String>,
-    component: String,
-    limits: LimitsDoc,
+    #[serde(flatten)]
+    header: ModuleHeader,
     admitted: bool,
     binary_bytes: Option<usize>,
     compile_ms: Option<f64>,
@@ -86,12 +81,7 @@ pub fn main(args: Args, json: bool) -> Result<Exit, BadInput> {
         Exit::ModuleFailed
     };
     let doc = CheckDoc {
-        schema_version: SCHEMA_VERSION,
-        command: "check",
-        file: args.file.display().to_string(),
-        manifest: args.manifest.as_ref().map(|p| p.display().to_string()),
-        component: report.component.clone(),
-        limits: LimitsDoc::of(&manifest),
+        header: ModuleHeader::new("check", &args.file, args.manifest.as_deref(), &manifest),
         admitted: report.admitted(),
         binary_bytes: report.binary_bytes,
         compile_ms: report.compile_time.map(ms),
@@ -141,7 +131,10 @@ fn print_text(
     manifest: &component_actor::ComponentManifest,
     detail: &[String],
 ) {
-    say(format!("check {} as `{}`", doc.file, doc.component));
+    say(format!(
+        "check {} as `{}`",
+        doc.header.file, doc.header.component
+    ));
     say(format!(
         "  manifest  {}",
         super::manifest_label(args.manifest.as_ref())

@@ -168,6 +168,43 @@ pub fn detail(e: &ComponentError) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The fields every `run`, `check` and `soak` document starts with:
+/// what was run, under which manifest and limits.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModuleHeader {
+    /// Always [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The subcommand.
+    pub command: &'static str,
+    /// The module file as given.
+    pub file: String,
+    /// The manifest file as given; `null` for the defaults.
+    pub manifest: Option<String>,
+    /// The component's name.
+    pub component: String,
+    /// The limits and permissions it ran under.
+    pub limits: LimitsDoc,
+}
+
+impl ModuleHeader {
+    /// The header for `command` run on `file` under `manifest`.
+    pub fn new(
+        command: &'static str,
+        file: &std::path::Path,
+        manifest_path: Option<&std::path::Path>,
+        manifest: &ComponentManifest,
+    ) -> Self {
+        Self {
+            schema_version: SCHEMA_VERSION,
+            command,
+            file: file.display().to_string(),
+            manifest: manifest_path.map(|p| p.display().to_string()),
+            component: manifest.name().to_string(),
+            limits: LimitsDoc::of(manifest),
+        }
+    }
+}
+
 /// A manifest's limits in JSON.
 #[derive(Debug, Clone, Serialize)]
 pub struct LimitsDoc {

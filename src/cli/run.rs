@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::logs::{Capture, Captured};
 use super::{
-    BadInput, ErrorDoc, Exit, ExitCodeField, LimitsDoc, SCHEMA_VERSION, StatsDoc, human_bytes,
-    human_duration, ms, say,
+    BadInput, ErrorDoc, Exit, ExitCodeField, ModuleHeader, StatsDoc, human_bytes, human_duration,
+    ms, say,
 };
 
 /// What `run` was asked to do.
@@ -26,12 +26,8 @@ pub struct Args {
 /// The `run --json` document.
 #[derive(Serialize)]
 struct RunDoc {
-    schema_version: u32,
-    command: &'static str,
-    file: String,
-    manifest: Option<String>,
-    component: String,
-    limits: LimitsDoc,
+    #[serde(flatten)]
+    header: ModuleHeader,
     stop_timeout_ms: f64,
     started: bool,
     start: StepDoc,
@@ -156,12 +152,7 @@ pub fn main(args: Args, json: bool, capture: Option<Capture>) -> Result<Exit, Ba
         Exit::ModuleFailed
     };
     let doc = RunDoc {
-        schema_version: SCHEMA_VERSION,
-        command: "run",
-        file: args.file.display().to_string(),
-        manifest: args.manifest.as_ref().map(|p| p.display().to_string()),
-        component: manifest.name().to_string(),
-        limits: LimitsDoc::of(&manifest),
+        header: ModuleHeader::new("run", &args.file, args.manifest.as_deref(), &manifest),
         stop_timeout_ms: ms(args.stop_timeout),
         started: started.is_ok(),
         start: StepDoc {
@@ -225,7 +216,10 @@ fn print_text(
     health_at: Option<Duration>,
     detail: &[String],
 ) {
-    say(format!("run {} as `{}`", doc.file, doc.component));
+    say(format!(
+        "run {} as `{}`",
+        doc.header.file, doc.header.component
+    ));
     say(format!(
         "  manifest  {}",
         super::manifest_label(args.manifest.as_ref())

@@ -28,9 +28,7 @@ use component_actor::{
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use super::{
-    BadInput, ErrorDoc, Exit, ExitCodeField, LimitsDoc, SCHEMA_VERSION, human_duration, ms, say,
-};
+use super::{BadInput, ErrorDoc, Exit, ExitCodeField, ModuleHeader, human_duration, ms, say};
 
 /// The largest `--cycles`.
 pub const MAX_CYCLES: u64 = 10_000_000;
@@ -89,12 +87,8 @@ pub struct Args {
 /// The `soak --json` document.
 #[derive(Serialize)]
 struct SoakDoc {
-    schema_version: u32,
-    command: &'static str,
-    file: String,
-    manifest: Option<String>,
-    component: String,
-    limits: LimitsDoc,
+    #[serde(flatten)]
+    header: ModuleHeader,
     stop_timeout_ms: f64,
     cycles: u64,
     concurrency: u64,
@@ -253,12 +247,7 @@ pub fn main(args: Args, json: bool) -> Result<Exit, BadInput> {
     };
 
     let mut doc = SoakDoc {
-        schema_version: SCHEMA_VERSION,
-        command: "soak",
-        file: args.file.display().to_string(),
-        manifest: args.manifest.as_ref().map(|p| p.display().to_string()),
-        component: manifest.name().to_string(),
-        limits: LimitsDoc::of(&manifest),
+        header: ModuleHeader::new("soak", &args.file, args.manifest.as_deref(), &manifest),
         stop_timeout_ms: ms(args.stop_timeout),
         cycles: args.cycles,
         concurrency: workers,
@@ -530,10 +519,14 @@ fn finish(doc: &SoakDoc, json: bool) {
     if json {
         return super::print_json(doc);
     }
-    say(format!("soak {} as `{}`", doc.file, doc.component));
+    say(format!(
+        "soak {} as `{}`",
+        doc.header.file, doc.header.component
+    ));
     say(format!(
         "  manifest  {}",
-        doc.manifest
+        doc.header
+            .manifest
             .as_deref()
             .unwrap_or("none (default limits, no imports permitted)")
     ));
