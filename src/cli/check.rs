@@ -131,15 +131,7 @@ fn print_text(
     manifest: &component_actor::ComponentManifest,
     detail: &[String],
 ) {
-    say(format!(
-        "check {} as `{}`",
-        doc.header.file, doc.header.component
-    ));
-    say(format!(
-        "  manifest  {}",
-        super::manifest_label(args.manifest.as_ref())
-    ));
-    say(format!("  limits    {}", super::describe_limits(manifest)));
+    doc.header.say_title(manifest);
     let load_failed = doc.binary_bytes.is_none();
     let error_line = |e: &ErrorDoc| format!("FAILED  {}: {}", e.kind, e.message);
     match (&doc.error, doc.binary_bytes) {

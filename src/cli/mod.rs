@@ -10,7 +10,7 @@ pub mod suite;
 
 use std::fmt;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -202,6 +202,24 @@ impl ModuleHeader {
             component: manifest.name().to_string(),
             limits: LimitsDoc::of(manifest),
         }
+    }
+}
+
+impl ModuleHeader {
+    /// The human output's first lines: what runs as which component, and
+    /// under which manifest and limits.
+    pub fn say_title(&self, manifest: &ComponentManifest) {
+        say(format!(
+            "{} {} as `{}`",
+            self.command, self.file, self.component
+        ));
+        say(format!(
+            "  manifest  {}",
+            self.manifest
+                .as_deref()
+                .unwrap_or("none (default limits, no imports permitted)")
+        ));
+        say(format!("  limits    {}", describe_limits(manifest)));
     }
 }
 
@@ -418,14 +436,6 @@ pub fn describe_limits(manifest: &ComponentManifest) -> String {
         human_duration(l.max_call_duration),
         imports.join(", ")
     )
-}
-
-/// How a manifest was chosen, for the human output.
-pub fn manifest_label(path: Option<&PathBuf>) -> String {
-    match path {
-        Some(p) => p.display().to_string(),
-        None => "none (default limits, no imports permitted)".into(),
-    }
 }
 
 #[cfg(test)]

@@ -216,15 +216,7 @@ fn print_text(
     health_at: Option<Duration>,
     detail: &[String],
 ) {
-    say(format!(
-        "run {} as `{}`",
-        doc.header.file, doc.header.component
-    ));
-    say(format!(
-        "  manifest  {}",
-        super::manifest_label(args.manifest.as_ref())
-    ));
-    say(format!("  limits    {}", super::describe_limits(manifest)));
+    doc.header.say_title(manifest);
     say(format!(
         "  stop timeout {}",
         human_duration(args.stop_timeout)
