@@ -12,3 +12,21 @@ pub(crate) type MutexGuardAlias<'a, T> = loom::sync::MutexGuard<'a, T>;
 
 #[cfg(not(component_actor_loom))]
 pub(crate) type MutexGuardAlias<'a, T> = std::sync::MutexGuard<'a, T>;
+
+/// Atomics (`std` or `loom`).
+pub(crate) mod atomic {
+    #[cfg(component_actor_loom)]
+    pub(crate) use loom::sync::atomic::{AtomicU64, Ordering};
+
+    #[cfg(not(component_actor_loom))]
+    pub(crate) use std::sync::atomic::{AtomicU64, Ordering};
+}
+
+/// Thread handles and parking (`std` or `loom`).
+pub(crate) mod thread {
+    #[cfg(component_actor_loom)]
+    pub(crate) use loom::thread::{Thread, current, park};
+
+    #[cfg(not(component_actor_loom))]
+    pub(crate) use std::thread::{Thread, current, park};
+}

@@ -7,7 +7,10 @@
 //! within 1 MiB of the baseline and the number of mappings
 //! (`/proc/self/maps`), open descriptors (`/proc/self/fd`) and threads
 //! (`/proc/self/task`) exactly at it; then 100 `Runtime`s created, used and
-//! dropped must leave no ticker thread behind.
+//! dropped must leave no ticker thread behind; then an idle runtime's
+//! ticker must go to sleep (no wake-ups), be woken by the next guest call
+//! (a spinning guest still meets its deadline) and end when the runtime is
+//! dropped while it sleeps.
 
 use std::time::{Duration, Instant};
 
@@ -178,6 +181,49 @@ fn threads_named(comm: &str) -> usize {
         .count()
 }
 
+/// The ticker thread's voluntary context switches: one per tick while it
+/// ticks, none while it is parked.
+fn ticker_wakeups() -> u64 {
+    let task = std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(Result::ok)
+        .find(|t| {
+            std::fs::read_to_string(t.path().join("comm"))
+                .is_ok_and(|c| c.trim_end() == TICKER_COMM)
+        })
+        .expect("a ticker thread");
+    std::fs::read_to_string(task.path().join("status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("voluntary_ctxt_switches in the thread's status")
+}
+
+/// Wake-ups of the ticker over `window`, after `quiet` with no guest call.
+fn idle_ticker_wakeups(quiet: Duration, window: Duration) -> u64 {
+    std::thread::sleep(quiet);
+    let before = ticker_wakeups();
+    std::thread::sleep(window);
+    ticker_wakeups() - before
+}
+
+/// Runs `f` on its own thread and waits for it at most `bound`: for code
+/// that would hang, not return late, if the ticker never woke.
+fn returns_within<T: Send + 'static>(
+    what: &str,
+    bound: Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(f());
+    });
+    finished
+        .recv_timeout(bound)
+        .unwrap_or_else(|e| panic!("{what} did not return within {bound:?}: {e}"))
+}
+
 /// Waits until every other thread is asleep: the first compile starts
 /// wasmtime's parallel-compilation workers, which set up their
 /// thread-locals (and their glibc arenas) when they first run, possibly
@@ -231,7 +277,7 @@ fn ten_thousand_cycles_and_a_hundred_runtimes_return_to_baseline() {
         .enable_all()
         .build()
         .unwrap();
-    let fixtures = fixtures();
+    let mut fixtures = fixtures();
 
     // Phase 1: 10,000 cycles on one shared runtime.
     let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
@@ -302,4 +348,52 @@ fn ten_thousand_cycles_and_a_hundred_runtimes_return_to_baseline() {
         after.fds, before.fds,
         "open file descriptors after 100 runtimes"
     );
+
+    // Phase 3: an idle runtime's ticker sleeps; the next guest call wakes it.
+    let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
+    eventually("the idle-test runtime's ticker is running", || {
+        threads_named(TICKER_COMM) == 1
+    });
+    tokio.block_on(cycle(&runtime, &fixtures[0]));
+    // It parks after 100 ms without a guest call; ticking every 1 ms it
+    // would wake about 300 times in this window.
+    let quiet = Duration::from_millis(400);
+    let window = Duration::from_millis(300);
+    let asleep = idle_ticker_wakeups(quiet, window);
+    println!("resources: idle ticker woke {asleep} times in {window:?}");
+    assert!(
+        asleep <= 3,
+        "an idle ticker woke {asleep} times in {window:?}"
+    );
+    // A spinning `_start` (3 ms deadline) and a hanging `_cleanup` (3 ms
+    // timeout) begun while it sleeps: each must still be interrupted.
+    let woken = runtime.clone();
+    let hostile = [fixtures.swap_remove(9), fixtures.swap_remove(5)];
+    returns_within(
+        "guests begun while the ticker slept",
+        Duration::from_secs(30),
+        move || {
+            let tokio = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            for f in &hostile {
+                tokio.block_on(cycle(&woken, f));
+            }
+        },
+    );
+    let asleep = idle_ticker_wakeups(quiet, window);
+    assert!(
+        asleep <= 3,
+        "the ticker did not go back to sleep: {asleep} wake-ups"
+    );
+    // Dropped while it sleeps, the runtime still stops and joins it.
+    returns_within(
+        "dropping a runtime whose ticker sleeps",
+        Duration::from_secs(10),
+        move || drop(runtime),
+    );
+    eventually("the sleeping ticker thread ends", || {
+        threads_named(TICKER_COMM) == 0
+    });
 }

@@ -203,8 +203,7 @@ impl ComponentActor {
         };
         let limits = self.manifest.limits();
         let mut instance =
-            WasmInstance::instantiate(self.runtime.engine(), &prepared, self.id.clone(), limits)
-                .await?;
+            WasmInstance::instantiate(&self.runtime, &prepared, self.id.clone(), limits).await?;
         instance.call_start(limits).await?;
         Ok(instance)
     }

@@ -2,9 +2,7 @@
 //! the cache of compiled, pre-linked modules.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, Module, PoolingAllocationConfig};
@@ -12,6 +10,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, Module, PoolingAlloca
 use crate::error::{ComponentError, ErrorKind};
 use crate::manifest::{ComponentManifest, PermissionManifest};
 use crate::runtime::instance::{Prepared, one_line};
+use crate::runtime::ticker::{Ticker, Wake};
 
 /// How instances get their memory, tables and stacks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -36,8 +35,10 @@ pub enum Allocation {
 pub struct RuntimeConfig {
     /// Instance allocation strategy.
     pub allocation: Allocation,
-    /// How often the epoch ticker ticks: the granularity of every deadline
-    /// and of the guest's yields to the async executor.
+    /// How often the epoch ticker ticks while guest code runs: the
+    /// granularity of every deadline and of the guest's yields to the async
+    /// executor. The ticker parks after 100 ms without a guest call and the
+    /// next call wakes it, so an idle runtime costs no wake-ups.
     pub epoch_tick: Duration,
     /// How many distinct modules the compile cache keeps (oldest evicted first).
     pub module_cache_capacity: usize,
@@ -65,6 +66,7 @@ struct Inner {
     engine: Engine,
     allocation: Allocation,
     cache: Mutex<ModuleCache>,
+    wake: Arc<Wake>,
     ticker: Option<Ticker>,
 }
 
@@ -100,20 +102,22 @@ impl Runtime {
                 }
             },
         };
-        let ticker = Ticker::spawn(&engine, config.epoch_tick.max(Duration::from_micros(100)))
-            .map_err(|e| {
-                ComponentError::new(
-                    "<runtime>",
-                    ErrorKind::Compile,
-                    format!("cannot start the epoch ticker: {e}"),
-                )
-                .with_source(e)
-            })?;
+        let wake = Arc::new(Wake::new());
+        let tick = config.epoch_tick.max(Duration::from_micros(100));
+        let ticker = Ticker::spawn(&engine, tick, wake.clone()).map_err(|e| {
+            ComponentError::new(
+                "<runtime>",
+                ErrorKind::Compile,
+                format!("cannot start the epoch ticker: {e}"),
+            )
+            .with_source(e)
+        })?;
         Ok(Self {
             inner: Arc::new(Inner {
                 engine,
                 allocation,
                 cache: Mutex::new(ModuleCache::new(config.module_cache_capacity.max(1))),
+                wake,
                 ticker: Some(ticker),
             }),
         })
@@ -131,6 +135,12 @@ impl Runtime {
 
     pub(crate) fn engine(&self) -> &Engine {
         &self.inner.engine
+    }
+
+    /// What every guest call on this runtime holds to keep the epoch
+    /// ticker awake.
+    pub(crate) fn wake(&self) -> &Arc<Wake> {
+        &self.inner.wake
     }
 
     fn lock_cache(&self) -> std::sync::MutexGuard<'_, ModuleCache> {
@@ -312,43 +322,6 @@ impl ModuleCache {
             && !entry.prepared.iter().any(|(p, _)| p == permissions)
         {
             entry.prepared.push((permissions.clone(), prepared));
-        }
-    }
-}
-
-/// The thread that advances the engine's epoch every tick. It holds only a
-/// weak reference to the engine, and stops as soon as its `Ticker` is dropped.
-struct Ticker {
-    stop: Option<mpsc::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Ticker {
-    fn spawn(engine: &Engine, tick: Duration) -> std::io::Result<Self> {
-        let (stop, stopped) = mpsc::channel::<()>();
-        let weak = engine.weak();
-        let thread = std::thread::Builder::new()
-            .name("component-actor-epoch".into())
-            .spawn(move || {
-                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(tick) {
-                    match weak.upgrade() {
-                        Some(engine) => engine.increment_epoch(),
-                        None => break,
-                    }
-                }
-            })?;
-        Ok(Self {
-            stop: Some(stop),
-            thread: Some(thread),
-        })
-    }
-}
-
-impl Drop for Ticker {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
         }
     }
 }

@@ -13,8 +13,10 @@ use wasmtime::{
 
 use crate::error::{ComponentError, ErrorKind};
 use crate::manifest::{ComponentManifest, PermissionManifest, ResourceLimits};
+use crate::runtime::engine::Runtime;
 use crate::runtime::host;
 use crate::runtime::limits::{Limiter, Refusals};
+use crate::runtime::ticker::Wake;
 
 /// Per-store state: who the guest is, its limiter, and the deadline of the
 /// guest call in progress.
@@ -160,6 +162,8 @@ pub struct InstanceStats {
 /// A live instance and its lifecycle exports.
 pub(crate) struct WasmInstance {
     store: Store<StoreData>,
+    /// Keeps the runtime's epoch ticker awake during each guest call.
+    wake: Arc<Wake>,
     fuel_budget: Option<u64>,
     fuel_consumed: u64,
     start: Option<TypedFunc<(), ()>>,
@@ -235,7 +239,7 @@ impl WasmInstance {
     /// `start` section runs inside this, under the same deadline and fuel as
     /// any other guest call.
     pub(crate) async fn instantiate(
-        engine: &Engine,
+        runtime: &Runtime,
         prepared: &Prepared,
         component: Arc<str>,
         limits: &ResourceLimits,
@@ -246,7 +250,7 @@ impl WasmInstance {
             deadline: deadline_after(limits.max_call_duration),
             logs: 0,
         };
-        let mut store = Store::new(engine, data);
+        let mut store = Store::new(runtime.engine(), data);
         store.limiter(|d| &mut d.limiter);
         // Each store checks its own deadline on every epoch tick: yield to
         // the async executor while there is time left, trap once it is past.
@@ -260,6 +264,7 @@ impl WasmInstance {
         });
         let mut this = Self {
             store,
+            wake: runtime.wake().clone(),
             fuel_budget: limits.max_fuel,
             fuel_consumed: 0,
             start: None,
@@ -268,7 +273,9 @@ impl WasmInstance {
         };
         // The deadline is already in the store data.
         this.refill();
+        let busy = this.wake.enter();
         let result = prepared.pre.instantiate_async(&mut this.store).await;
+        drop(busy);
         this.settle_fuel();
         let instance = result.map_err(|e| match prepared.pool_slots {
             Some(slots) if is_pool_exhausted(&e) => pool_exhausted(&this.store, slots, e),
@@ -343,7 +350,9 @@ impl WasmInstance {
         limits: &ResourceLimits,
     ) -> Result<R, ComponentError> {
         self.arm(timeout);
+        let busy = self.wake.enter();
         let result = func.call_async(&mut self.store, ()).await;
+        drop(busy);
         self.settle_fuel();
         result.map_err(|e| self.classify(phase, timeout, limits, e))
     }

@@ -6,3 +6,4 @@ pub(crate) mod host;
 pub(crate) mod instance;
 pub(crate) mod limits;
 pub(crate) mod loader;
+pub(crate) mod ticker;

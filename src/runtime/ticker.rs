@@ -1,0 +1,184 @@
+//! The epoch ticker: one OS thread per [`Runtime`](crate::Runtime) that
+//! advances the engine's epoch every tick, so that each store's epoch
+//! callback can compare the clock with its own deadline.
+//!
+//! Ticks are needed only while guest code runs. After [`IDLE_AFTER`] in
+//! which no guest call began or was in progress, the ticker parks; the next
+//! guest call to begin ([`Wake::enter`]) unparks it. An idle runtime
+//! therefore costs no wake-ups, and a busy one pays one atomic add and one
+//! atomic subtraction per guest call. The handshake between a call that
+//! begins and a ticker that goes to sleep is [`Wake`]; the loom models in
+//! `ticker/loom_models.rs` check that no interleaving leaves a call running
+//! while the ticker sleeps.
+
+use std::sync::Arc as StdArc;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use wasmtime::Engine;
+
+use crate::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use crate::sync::{Mutex, thread};
+
+/// How long the ticker keeps ticking with no guest call before it parks.
+pub(crate) const IDLE_AFTER: Duration = Duration::from_millis(100);
+
+/// [`Wake::state`]: the ticker is parked (or about to park).
+const PARKED: u64 = 1;
+/// [`Wake::state`]: one guest call in progress (bits 1 to 31 count them).
+const ACTIVE: u64 = 1 << 1;
+/// [`Wake::state`]: one guest call begun (bits 32 to 63 count them,
+/// wrapping).
+const BEGUN: u64 = 1 << 32;
+/// [`Wake::state`]: the bits that count calls in progress.
+const ACTIVE_MASK: u64 = BEGUN - ACTIVE;
+
+/// The handshake between guest calls and the ticker thread.
+///
+/// Everything the two sides decide on is one atomic word, so every change
+/// to it is in one total order: a call that begins ([`enter`](Self::enter))
+/// either comes before the ticker's decision to park, which then fails
+/// because the word changed, or after it, and then sees [`PARKED`] and
+/// unparks the ticker. The loom models in `ticker/loom_models.rs` check it.
+pub(crate) struct Wake {
+    /// [`PARKED`], calls in progress ([`ACTIVE`]) and calls begun
+    /// ([`BEGUN`]).
+    state: AtomicU64,
+    /// The ticker thread, once it has registered itself.
+    ticker: Mutex<Option<thread::Thread>>,
+}
+
+impl Wake {
+    pub(crate) fn new() -> Self {
+        Self {
+            state: AtomicU64::new(0),
+            ticker: Mutex::new(None),
+        }
+    }
+
+    /// A guest call begins; the ticker ticks until the guard is dropped.
+    /// One atomic add, and an unpark only when the ticker sleeps.
+    pub(crate) fn enter(&self) -> Busy<'_> {
+        let before = self.state.fetch_add(ACTIVE + BEGUN, SeqCst);
+        if before & PARKED != 0 {
+            let ticker = self
+                .ticker
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(ticker) = ticker.as_ref() {
+                ticker.unpark();
+            }
+        }
+        Busy(self)
+    }
+
+    /// Ticker side: makes the calling thread the one [`enter`](Self::enter)
+    /// unparks.
+    pub(crate) fn register(&self) {
+        *self
+            .ticker
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(thread::current());
+    }
+
+    /// The ticker thread's loop: `tick` waits one tick and advances the
+    /// epoch (false: stop). After `idle_ticks` ticks in a row at which no
+    /// call was in progress and none had begun since the tick before, it
+    /// parks until a call begins (or anything else unparks the thread).
+    pub(crate) fn run(&self, idle_ticks: u128, mut tick: impl FnMut() -> bool) {
+        self.register();
+        let mut seen = self.state.load(SeqCst);
+        let mut quiet_ticks = 0;
+        while tick() {
+            let now = self.state.load(SeqCst);
+            let quiet = now == seen && now & ACTIVE_MASK == 0;
+            seen = now;
+            if !quiet {
+                quiet_ticks = 0;
+                continue;
+            }
+            quiet_ticks += 1;
+            if quiet_ticks < idle_ticks {
+                continue;
+            }
+            quiet_ticks = 0;
+            // Fails if any call began since `now` was read.
+            if self
+                .state
+                .compare_exchange(now, now | PARKED, SeqCst, SeqCst)
+                .is_ok()
+            {
+                // Returns at once if a call unparked it already; may also
+                // return spuriously, and the loop goes on either way.
+                thread::park();
+                self.state.fetch_and(!PARKED, SeqCst);
+            }
+            seen = self.state.load(SeqCst);
+        }
+    }
+}
+
+/// A guest call in progress; see [`Wake::enter`].
+pub(crate) struct Busy<'a>(&'a Wake);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.state.fetch_sub(ACTIVE, SeqCst);
+    }
+}
+
+/// The ticker thread. It holds only a weak reference to the engine, and
+/// stops (and is joined) as soon as its `Ticker` is dropped, parked or not.
+pub(crate) struct Ticker {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Ticker {
+    /// Starts ticking `engine` every `tick`; guest calls keep it awake
+    /// through `wake`.
+    pub(crate) fn spawn(
+        engine: &Engine,
+        tick: Duration,
+        wake: StdArc<Wake>,
+    ) -> std::io::Result<Self> {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let weak = engine.weak();
+        let idle_ticks = (IDLE_AFTER.as_nanos() / tick.as_nanos().max(1)).max(1);
+        let thread = std::thread::Builder::new()
+            .name("component-actor-epoch".into())
+            .spawn(move || {
+                wake.run(idle_ticks, || {
+                    if stopped.recv_timeout(tick) != Err(RecvTimeoutError::Timeout) {
+                        return false;
+                    }
+                    match weak.upgrade() {
+                        Some(engine) => {
+                            engine.increment_epoch();
+                            true
+                        }
+                        None => false,
+                    }
+                });
+            })?;
+        Ok(Self {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            // Parked or not, it sees the closed channel on its next wait.
+            thread.thread().unpark();
+            let _ = thread.join();
+        }
+    }
+}
+
+#[cfg(all(test, component_actor_loom))]
+mod loom_models;
