@@ -5,7 +5,8 @@
 //! through the [`Runtime`]'s module cache, lists every lifecycle export with
 //! its type and every import with whether the manifest permits it and
 //! whether a host function provides it, and compares the module's initial
-//! memory and table sizes with the limits. Its verdict comes from the very
+//! memory and table sizes, each added up over all memories and all tables
+//! as the limits cap them, with the limits. Its verdict comes from the very
 //! check `start` runs (imports, exports, linking), so a module `preflight`
 //! admits gets past those checks on `start`. What `preflight` cannot see is
 //! what guest code does when it runs: the module's `start` section,
@@ -36,9 +37,6 @@ use crate::runtime::instance::{
     LIFECYCLE_EXPORTS, Prepared, check_export, denied_imports, describe, expected_signature,
 };
 use crate::runtime::loader::ComponentSource;
-
-/// Bytes in one WebAssembly page.
-const PAGE_BYTES: u64 = 64 << 10;
 
 /// What [`preflight`] found.
 #[derive(Debug)]
@@ -126,17 +124,60 @@ pub struct ImportCheck {
 }
 
 /// What the module needs at instantiation, against the limits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ResourceCheck {
     /// Memories the module defines (imported ones are not counted).
     pub memories: u32,
-    /// The largest initial size of one defined memory, in bytes: a lower
-    /// bound on what instantiation needs.
+    /// The largest initial size of one defined memory, in bytes.
     pub initial_memory_bytes: u64,
+    /// The initial sizes of all defined memories added up, in bytes: what
+    /// instantiation needs, since `max_memory_bytes` caps all of an
+    /// instance's memories together.
+    pub total_initial_memory_bytes: u64,
     /// Tables the module defines.
     pub tables: u32,
     /// The largest initial size of one defined table, in elements.
     pub initial_table_elements: u64,
+    /// The initial sizes of all defined tables added up, in elements (what
+    /// `max_table_elements` caps).
+    pub total_initial_table_elements: u64,
+}
+
+impl ResourceCheck {
+    /// Reads the memory and table sections of a module that compiled.
+    /// `wasmtime::Module` tells only the largest of each, and the limits
+    /// cap their sum.
+    fn of(bytes: &[u8]) -> Self {
+        use wasmtime::wasmparser::{Parser, Payload};
+        let mut r = Self::default();
+        for payload in Parser::new(0).parse_all(bytes) {
+            match payload {
+                Ok(Payload::MemorySection(memories)) => {
+                    for memory in memories.into_iter().flatten() {
+                        let size = memory.initial.saturating_mul(1 << memory.page_size_log2());
+                        r.memories += 1;
+                        r.initial_memory_bytes = r.initial_memory_bytes.max(size);
+                        r.total_initial_memory_bytes =
+                            r.total_initial_memory_bytes.saturating_add(size);
+                    }
+                }
+                Ok(Payload::TableSection(tables)) => {
+                    for table in tables.into_iter().flatten() {
+                        let size = table.ty.initial;
+                        r.tables += 1;
+                        r.initial_table_elements = r.initial_table_elements.max(size);
+                        r.total_initial_table_elements =
+                            r.total_initial_table_elements.saturating_add(size);
+                    }
+                }
+                // The module compiled, so this does not happen; what was
+                // read so far is still a lower bound.
+                Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        r
+    }
 }
 
 /// Loads, compiles and checks a module against `manifest` without
@@ -207,16 +248,7 @@ pub fn preflight(
             ok: check_export(&module, name, export, results).is_ok(),
         })
         .collect();
-    let needs = module.resources_required();
-    let resources = ResourceCheck {
-        memories: needs.num_memories,
-        initial_memory_bytes: needs
-            .max_initial_memory_size
-            .unwrap_or(0)
-            .saturating_mul(PAGE_BYTES),
-        tables: needs.num_tables,
-        initial_table_elements: needs.max_initial_table_size.unwrap_or(0),
-    };
+    let resources = ResourceCheck::of(&bytes);
     report.resources = Some(resources);
 
     // The verdict: the check `start` runs (imports, then exports, then
@@ -225,23 +257,31 @@ pub fn preflight(
     let limits = manifest.limits();
     report.error = match Prepared::new(runtime.engine(), &module, manifest) {
         Err(e) => Some(e),
-        Ok(_) if resources.initial_memory_bytes > limits.max_memory_bytes => {
+        Ok(_) if resources.total_initial_memory_bytes > limits.max_memory_bytes => {
+            let what = match resources.memories {
+                1 => "a memory's initial size is",
+                _ => "the memories' initial sizes add up to",
+            };
             Some(ComponentError::new(
                 name,
                 ErrorKind::MemoryLimit,
                 format!(
-                    "a memory's initial size of {} bytes is over max_memory_bytes = {}",
-                    resources.initial_memory_bytes, limits.max_memory_bytes
+                    "{what} {} bytes, over max_memory_bytes = {}",
+                    resources.total_initial_memory_bytes, limits.max_memory_bytes
                 ),
             ))
         }
-        Ok(_) if resources.initial_table_elements > limits.max_table_elements => {
+        Ok(_) if resources.total_initial_table_elements > limits.max_table_elements => {
+            let what = match resources.tables {
+                1 => "a table's initial size is",
+                _ => "the tables' initial sizes add up to",
+            };
             Some(ComponentError::new(
                 name,
                 ErrorKind::TableLimit,
                 format!(
-                    "a table's initial size of {} elements is over max_table_elements = {}",
-                    resources.initial_table_elements, limits.max_table_elements
+                    "{what} {} elements, over max_table_elements = {}",
+                    resources.total_initial_table_elements, limits.max_table_elements
                 ),
             ))
         }

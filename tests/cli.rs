@@ -628,6 +628,46 @@ fn check_refuses_initial_sizes_over_the_limits() {
     assert_eq!(doc["resources"]["initial_table_elements"], 10001);
 }
 
+/// The limits cap all of an instance's memories (and tables) together, so
+/// `check` adds them up: two memories that each fit but not together are
+/// refused, as `start` refuses them.
+#[test]
+fn check_adds_up_every_memory_and_every_table() {
+    let doc = cli(&[
+        "check",
+        "wat/memories_over_together.wat",
+        "--manifest",
+        "wat/memory_1mib.toml",
+        "--json",
+    ])
+    .json();
+    assert_eq!(doc["exit_code"], 1);
+    assert_eq!(doc["error"]["kind"], "MemoryLimit", "{doc}");
+    assert_eq!(doc["resources"]["memories"], 2);
+    assert_eq!(doc["resources"]["initial_memory_bytes"], 10 * 65536);
+    assert_eq!(doc["resources"]["total_initial_memory_bytes"], 20 * 65536);
+    let doc = cli(&["check", "wat/tables_over_together.wat", "--json"]).json();
+    assert_eq!(doc["error"]["kind"], "TableLimit", "{doc}");
+    assert_eq!(doc["resources"]["tables"], 2);
+    assert_eq!(doc["resources"]["initial_table_elements"], 6000);
+    assert_eq!(doc["resources"]["total_initial_table_elements"], 12000);
+    // Under a cap both fit together in, the same module is admitted.
+    let dir = Scratch::new("sums");
+    let roomy = dir.file(
+        "roomy.toml",
+        b"[component]\nname = \"roomy\"\n[limits]\nmax_memory_bytes = 1310720\n",
+    );
+    let doc = cli(&[
+        "check",
+        "wat/memories_over_together.wat",
+        "--manifest",
+        &roomy,
+        "--json",
+    ])
+    .json();
+    assert_eq!(doc["admitted"], true, "{doc}");
+}
+
 #[test]
 fn check_refuses_a_binary_with_a_bad_magic() {
     let dir = Scratch::new("magic");

@@ -56,8 +56,10 @@ struct ImportDoc {
 struct ResourcesDoc {
     memories: u32,
     initial_memory_bytes: u64,
+    total_initial_memory_bytes: u64,
     tables: u32,
     initial_table_elements: u64,
+    total_initial_table_elements: u64,
 }
 
 /// Checks the module and prints the report.
@@ -110,8 +112,10 @@ pub fn main(args: Args, json: bool) -> Result<Exit, BadInput> {
         resources: report.resources.map(|r| ResourcesDoc {
             memories: r.memories,
             initial_memory_bytes: r.initial_memory_bytes,
+            total_initial_memory_bytes: r.total_initial_memory_bytes,
             tables: r.tables,
             initial_table_elements: r.initial_table_elements,
+            total_initial_table_elements: r.total_initial_table_elements,
         }),
         error: report.error.as_ref().map(ErrorDoc::of),
         exit_code: ExitCodeField(exit),
@@ -200,8 +204,19 @@ fn print_text(
         ));
     }
     if let Some(r) = &doc.resources {
+        // "in all" only where it differs from the largest one.
+        let memory_total = if r.memories > 1 {
+            format!(", {} in all", human_bytes(r.total_initial_memory_bytes))
+        } else {
+            String::new()
+        };
+        let table_total = if r.tables > 1 {
+            format!(", {} in all", r.total_initial_table_elements)
+        } else {
+            String::new()
+        };
         say(format!(
-            "  resources {} memor{} (largest initial {}), {} table{} (largest initial {} elements)",
+            "  resources {} memor{} (largest initial {}{memory_total}), {} table{} (largest initial {} elements{table_total})",
             r.memories,
             if r.memories == 1 { "y" } else { "ies" },
             human_bytes(r.initial_memory_bytes),
