@@ -5,7 +5,7 @@
 //! component-actor [suite] [DIR]                     the conformance table of a fixture directory
 //! component-actor run FILE [--manifest M.toml]      start, health check, stop
 //! component-actor check FILE [--manifest M.toml]    preflight without running guest code
-//! component-actor soak FILE --cycles N [--concurrency C]
+//! component-actor soak FILE --cycles N [--concurrency C] [--pooling]
 //! ```
 //!
 //! Every subcommand takes `--json` (one JSON document on stdout). Exit codes:
@@ -106,6 +106,11 @@ enum Command {
               value_parser = clap::value_parser!(u64).range(1..=MAX_STOP_TIMEOUT_MS),
               allow_negative_numbers = true)]
         stop_timeout_ms: u64,
+        /// Use the pooling allocator: one slot per worker, each holding the
+        /// manifest's max_memory_bytes (on-demand if the pool cannot be
+        /// reserved; the report says which was used).
+        #[arg(long)]
+        pooling: bool,
     },
 }
 
@@ -158,6 +163,7 @@ fn main() -> ExitCode {
             cycles,
             concurrency,
             stop_timeout_ms,
+            pooling,
         } => cli::soak::main(
             cli::soak::Args {
                 file,
@@ -165,6 +171,7 @@ fn main() -> ExitCode {
                 cycles,
                 concurrency,
                 stop_timeout: Duration::from_millis(stop_timeout_ms),
+                pooling,
             },
             json,
         ),

@@ -822,6 +822,31 @@ fn soak_text_has_a_table_and_plain_progress_off_a_terminal() {
 }
 
 #[test]
+fn soak_pooling_uses_a_pool_and_says_so() {
+    let out = cli(&[
+        "soak",
+        "wat/good.wat",
+        "--cycles",
+        "300",
+        "--concurrency",
+        "2",
+        "--pooling",
+        "--json",
+    ]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let doc = out.json();
+    // This machine can reserve a small pool; elsewhere it would fall back
+    // to on-demand allocation and say so here.
+    assert_eq!(doc["allocation"], "pooling");
+    assert_eq!(doc["cleanup"], serde_json::json!({"Completed": 300}));
+    assert_eq!(doc["mismatches"]["count"], 0);
+    let doc = cli(&["soak", "wat/good.wat", "--cycles", "10", "--json"]).json();
+    assert_eq!(doc["allocation"], "on-demand");
+    let text = cli(&["soak", "wat/good.wat", "--cycles", "10", "--pooling"]).stdout;
+    assert!(text.contains("pooling allocation"), "{text}");
+}
+
+#[test]
 fn soak_shares_cycles_between_workers() {
     let doc = cli(&[
         "soak",

@@ -15,8 +15,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use component_actor::{
-    ComponentError, ComponentManifest, ErrorKind, InstanceStats, ResourceLimits, Runtime,
-    RuntimeConfig,
+    Allocation, ComponentError, ComponentManifest, ErrorKind, InstanceStats, ResourceLimits,
+    Runtime, RuntimeConfig,
 };
 use serde::Serialize;
 
@@ -357,10 +357,32 @@ pub fn load_manifest(
 /// [`BadInput`] if wasmtime cannot be set up on this machine (reported with
 /// exit code 2: nothing about the module was tried).
 pub fn runtime() -> Result<Runtime, BadInput> {
-    Runtime::new(RuntimeConfig::default()).map_err(|e| BadInput {
+    runtime_with(Allocation::OnDemand)
+}
+
+/// [`runtime`] with the given allocation strategy (pooling falls back to
+/// on-demand when the pool cannot be reserved; `Runtime::allocation` tells).
+///
+/// # Errors
+///
+/// As [`runtime`].
+pub fn runtime_with(allocation: Allocation) -> Result<Runtime, BadInput> {
+    let config = RuntimeConfig {
+        allocation,
+        ..RuntimeConfig::default()
+    };
+    Runtime::new(config).map_err(|e| BadInput {
         kind: e.kind().to_string(),
         message: format!("cannot set up the WebAssembly runtime: {}", e.message()),
     })
+}
+
+/// The name of an allocation strategy in reports: `on-demand` or `pooling`.
+pub fn allocation_name(allocation: Allocation) -> &'static str {
+    match allocation {
+        Allocation::OnDemand => "on-demand",
+        Allocation::Pooling { .. } => "pooling",
+    }
 }
 
 /// A single-threaded tokio runtime.

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use component_actor::{
-    ActorState, Child, ComponentActor, ComponentError, ComponentSource, ErrorKind,
+    ActorState, Allocation, Child, ComponentActor, ComponentError, ComponentSource, ErrorKind,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -82,6 +82,8 @@ pub struct Args {
     pub concurrency: u64,
     /// How long `_cleanup` may take.
     pub stop_timeout: Duration,
+    /// Pool instances (one slot per worker) instead of allocating each.
+    pub pooling: bool,
 }
 
 /// The `soak --json` document.
@@ -92,6 +94,9 @@ struct SoakDoc {
     stop_timeout_ms: f64,
     cycles: u64,
     concurrency: u64,
+    /// `on-demand` or `pooling`: what the runtime used (a pool that could
+    /// not be reserved falls back to on-demand).
+    allocation: &'static str,
     warmup_cycles: u64,
     /// The warm-up start failure; everything below is null when set.
     error: Option<ErrorDoc>,
@@ -230,8 +235,16 @@ impl Mem {
 pub fn main(args: Args, json: bool) -> Result<Exit, BadInput> {
     super::require_file(&args.file, "module")?;
     let manifest = super::load_manifest(&args.file, args.manifest.as_deref())?;
-    let runtime = super::runtime()?;
     let workers = args.concurrency.clamp(1, MAX_CONCURRENCY);
+    let runtime = super::runtime_with(if args.pooling {
+        Allocation::Pooling {
+            // `workers` is at most MAX_CONCURRENCY.
+            slots: u32::try_from(workers).unwrap_or(u32::MAX),
+            max_memory_per_slot: manifest.limits().max_memory_bytes,
+        }
+    } else {
+        Allocation::OnDemand
+    })?;
     let rt = if workers == 1 {
         super::tokio_current_thread()?
     } else {
@@ -251,6 +264,7 @@ pub fn main(args: Args, json: bool) -> Result<Exit, BadInput> {
         stop_timeout_ms: ms(args.stop_timeout),
         cycles: args.cycles,
         concurrency: workers,
+        allocation: super::allocation_name(runtime.allocation()),
         warmup_cycles: workers,
         error: None,
         elapsed_ms: None,
@@ -531,9 +545,10 @@ fn finish(doc: &SoakDoc, json: bool) {
             .unwrap_or("none (default limits, no imports permitted)")
     ));
     say(format!(
-        "  cycles    {} measured, concurrency {}, {} warm-up cycle{} not counted, stop timeout {}",
+        "  cycles    {} measured, concurrency {}, {} allocation, {} warm-up cycle{} not counted, stop timeout {}",
         doc.cycles,
         doc.concurrency,
+        doc.allocation,
         doc.warmup_cycles,
         if doc.warmup_cycles == 1 { "" } else { "s" },
         human_duration(Duration::from_secs_f64(doc.stop_timeout_ms / 1e3))
