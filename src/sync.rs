@@ -30,3 +30,22 @@ pub(crate) mod thread {
     #[cfg(not(component_actor_loom))]
     pub(crate) use std::thread::{Thread, current, park};
 }
+
+/// Runs `f` under loom and prints how many interleavings it explored: what
+/// every loom model in this crate runs.
+#[cfg(all(test, component_actor_loom))]
+pub(crate) fn loom_model(name: &str, f: impl Fn() + Sync + Send + 'static) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let runs = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = runs.clone();
+    let start = std::time::Instant::now();
+    loom::model(move || {
+        counter.fetch_add(1, Ordering::Relaxed);
+        f();
+    });
+    println!(
+        "loom model {name}: {} interleavings in {:?}",
+        runs.load(Ordering::Relaxed),
+        start.elapsed()
+    );
+}

@@ -3,29 +3,13 @@
 //! with `--cfg component_actor_loom` (which also switches
 //! `crate::sync::Mutex` to loom's) and run by `ci/loom`.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use loom::sync::Arc;
 use loom::thread;
 
+use crate::sync::loom_model as model;
+
 use super::*;
 use ActorState::*;
-
-/// Runs `f` under loom and prints how many interleavings it explored.
-fn model(name: &str, f: impl Fn() + Sync + Send + 'static) {
-    let runs = std::sync::Arc::new(AtomicUsize::new(0));
-    let counter = runs.clone();
-    let start = std::time::Instant::now();
-    loom::model(move || {
-        counter.fetch_add(1, Ordering::Relaxed);
-        f();
-    });
-    println!(
-        "loom model {name}: {} interleavings in {:?}",
-        runs.load(Ordering::Relaxed),
-        start.elapsed()
-    );
-}
 
 /// Applies `t`, returning the changing step it made (if any).
 fn step(cell: &StateCell, t: Transition) -> Result<Option<(ActorState, ActorState)>, Refused> {

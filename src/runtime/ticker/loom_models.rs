@@ -7,28 +7,13 @@
 //! `--cfg component_actor_loom` and run by `ci/loom`.
 
 use std::mem::ManuallyDrop;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use loom::sync::Arc;
 use loom::thread;
 
-use super::Wake;
+use crate::sync::loom_model as model;
 
-/// Runs `f` under loom and prints how many interleavings it explored.
-fn model(name: &str, f: impl Fn() + Sync + Send + 'static) {
-    let runs = std::sync::Arc::new(AtomicUsize::new(0));
-    let counter = runs.clone();
-    let start = std::time::Instant::now();
-    loom::model(move || {
-        counter.fetch_add(1, Ordering::Relaxed);
-        f();
-    });
-    println!(
-        "loom model {name}: {} interleavings in {:?}",
-        runs.load(Ordering::Relaxed),
-        start.elapsed()
-    );
-}
+use super::Wake;
 
 /// A ticker that ticks `ticks` times (sleeping whenever it is quiet) and
 /// then ends.
