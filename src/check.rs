@@ -18,7 +18,7 @@
 //!
 //! let runtime = Runtime::new(RuntimeConfig::default())?;
 //! let source = ComponentSource::from_wat(r#"(module (import "host" "log" (func (param i32 i32))))"#);
-//! let report = preflight(&runtime, &source, &ComponentManifest::new("logger"));
+//! let report = preflight(&runtime, &source, &ComponentManifest::new("logger")?);
 //! assert!(!report.admitted());
 //! assert_eq!(report.denied(), ["host::log"]);
 //! assert_eq!(report.error.as_ref().map(|e| e.kind()), Some(ErrorKind::PermissionDenied));
@@ -86,8 +86,12 @@ impl CheckReport {
         if denied.is_empty() {
             return None;
         }
-        let mut all: Vec<&str> = manifest.permissions().imports().collect();
-        all.extend(denied);
+        let mut all: Vec<String> = manifest
+            .permissions()
+            .imports()
+            .map(|(m, n)| format!("{m}::{n}"))
+            .collect();
+        all.extend(denied.into_iter().map(str::to_string));
         all.sort_unstable();
         all.dedup();
         let quoted: Vec<String> = all.iter().map(|i| format!("{i:?}")).collect();

@@ -52,11 +52,21 @@ pub enum ErrorKind {
     /// while the actor was starting: the start was completed and then
     /// stopped, and the actor is Terminated.
     Cancelled,
+    /// The runtime configuration asked for something that cannot be had
+    /// (for example a pool that cannot be reserved); nothing was started.
+    Config,
+    /// The module's binary is larger than `max_module_bytes`; it was not
+    /// compiled.
+    ModuleTooLarge,
+    /// The module imports something no host provides: a name no host
+    /// function has, a host function with another signature, or a memory,
+    /// table, global or tag.
+    UnsupportedImport,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 16] = [
+    pub const ALL: [ErrorKind; 19] = [
         ErrorKind::Load,
         ErrorKind::EmptyModule,
         ErrorKind::InvalidMagic,
@@ -73,6 +83,9 @@ impl ErrorKind {
         ErrorKind::ExportSignature,
         ErrorKind::InvalidTransition,
         ErrorKind::Cancelled,
+        ErrorKind::Config,
+        ErrorKind::ModuleTooLarge,
+        ErrorKind::UnsupportedImport,
     ];
 
     /// The kind's stable name, identical to the variant name (`"MemoryLimit"`).
@@ -94,6 +107,9 @@ impl ErrorKind {
             ErrorKind::ExportSignature => "ExportSignature",
             ErrorKind::InvalidTransition => "InvalidTransition",
             ErrorKind::Cancelled => "Cancelled",
+            ErrorKind::Config => "Config",
+            ErrorKind::ModuleTooLarge => "ModuleTooLarge",
+            ErrorKind::UnsupportedImport => "UnsupportedImport",
         }
     }
 }

@@ -98,27 +98,22 @@ impl ResourceLimits {
     }
 }
 
-/// The imports a component may link, each as `module::name`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The imports a component may link, each an exact `(module, name)` pair.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct PermissionManifest {
-    imports: BTreeSet<String>,
+    imports: BTreeSet<(String, String)>,
 }
 
 impl PermissionManifest {
-    /// Whether `module::name` may be imported.
+    /// Whether `name` may be imported from `module`. The pair is compared
+    /// exactly: permitting `("a::b", "c")` does not permit `("a", "b::c")`.
     pub fn allows(&self, module: &str, name: &str) -> bool {
-        // `module::name` without allocating on the hot path.
-        self.imports.iter().any(|i| {
-            i.len() == module.len() + 2 + name.len()
-                && i.starts_with(module)
-                && i[module.len()..].starts_with("::")
-                && i.ends_with(name)
-        })
+        self.imports.iter().any(|(m, n)| m == module && n == name)
     }
 
-    /// The permitted imports, sorted.
-    pub fn imports(&self) -> impl Iterator<Item = &str> {
-        self.imports.iter().map(String::as_str)
+    /// The permitted imports as `(module, name)`, sorted.
+    pub fn imports(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.imports.iter().map(|(m, n)| (m.as_str(), n.as_str()))
     }
 }
 
@@ -152,26 +147,23 @@ pub struct ComponentManifest {
 
 impl ComponentManifest {
     /// A manifest with default limits and no permitted imports.
-    pub fn new(name: impl Into<String>) -> Self {
-        Self {
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Manifest`] if `name` is empty or blank.
+    pub fn new(name: impl Into<String>) -> Result<Self, ComponentError> {
+        Self::builder(name).build()
+    }
+
+    /// A builder starting from default limits and no permitted imports;
+    /// [`ManifestBuilder::build`] validates the result. Every manifest,
+    /// whether built in code or parsed from TOML, goes through it.
+    pub fn builder(name: impl Into<String>) -> ManifestBuilder {
+        ManifestBuilder {
             name: name.into(),
             limits: ResourceLimits::default(),
             permissions: PermissionManifest::default(),
         }
-    }
-
-    /// Replaces the limits.
-    pub fn with_limits(mut self, limits: ResourceLimits) -> Self {
-        self.limits = limits;
-        self
-    }
-
-    /// Permits importing `name` from `module` (for example `("host", "log")`).
-    pub fn allow_import(mut self, module: impl Into<String>, name: impl Into<String>) -> Self {
-        self.permissions
-            .imports
-            .insert(format!("{}::{}", module.into(), name.into()));
-        self
     }
 
     /// The component's name, used in every error and log event.
@@ -211,13 +203,6 @@ impl ComponentManifest {
                 .with_source(e)
         })?;
         let name = doc.component.name;
-        if name.trim().is_empty() {
-            return Err(ComponentError::new(
-                "<manifest>",
-                ErrorKind::Manifest,
-                "component.name is empty",
-            ));
-        }
         let l = doc.limits;
         let defaults = ResourceLimits::default();
         let limits = ResourceLimits {
@@ -240,23 +225,22 @@ impl ComponentManifest {
                 .map(Duration::from_millis)
                 .unwrap_or(defaults.max_call_duration),
         };
-        limits.validate(&name)?;
-        let mut manifest = ComponentManifest::new(name).with_limits(limits);
+        let mut builder = ComponentManifest::builder(name.clone()).limits(limits);
         for import in doc.permissions.imports {
             match import.split_once("::") {
                 Some((m, n)) if !m.is_empty() && !n.is_empty() => {
-                    manifest = manifest.allow_import(m, n);
+                    builder = builder.allow_import(m, n);
                 }
                 _ => {
                     return Err(ComponentError::new(
-                        manifest.name,
+                        name,
                         ErrorKind::Manifest,
                         format!("permissions.imports entry `{import}` is not `module::name`"),
                     ));
                 }
             }
         }
-        Ok(manifest)
+        builder.build()
     }
 
     /// Reads and parses a TOML manifest file.
@@ -279,6 +263,68 @@ impl ComponentManifest {
             let msg = format!("{}: {}", path.display(), e.message());
             let component = e.component().to_string();
             ComponentError::new(component, e.kind(), msg).with_source(e)
+        })
+    }
+}
+
+/// Builds a [`ComponentManifest`]; [`build`](Self::build) is the one place
+/// a manifest is validated.
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ManifestBuilder {
+    name: String,
+    limits: ResourceLimits,
+    permissions: PermissionManifest,
+}
+
+impl ManifestBuilder {
+    /// Replaces the limits (checked by [`build`](Self::build)).
+    pub fn limits(mut self, limits: ResourceLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Permits importing `name` from `module`, exactly that pair (for
+    /// example `("host", "log")`).
+    pub fn allow_import(mut self, module: impl Into<String>, name: impl Into<String>) -> Self {
+        self.permissions
+            .imports
+            .insert((module.into(), name.into()));
+        self
+    }
+
+    /// The manifest, if every field is one that can be meant.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Manifest`] naming the first problem: an empty name, an
+    /// empty module or name in a permitted import, or an absurd limit (see
+    /// [`ResourceLimits::validate`]).
+    pub fn build(self) -> Result<ComponentManifest, ComponentError> {
+        if self.name.trim().is_empty() {
+            return Err(ComponentError::new(
+                "<manifest>",
+                ErrorKind::Manifest,
+                "component.name is empty",
+            ));
+        }
+        self.limits.validate(&self.name)?;
+        if let Some((m, n)) = self
+            .permissions
+            .imports
+            .iter()
+            .find(|(m, n)| m.is_empty() || n.is_empty())
+        {
+            return Err(ComponentError::new(
+                self.name,
+                ErrorKind::Manifest,
+                format!("permitted import ({m:?}, {n:?}) has an empty module or name"),
+            ));
+        }
+        Ok(ComponentManifest {
+            name: self.name,
+            limits: self.limits,
+            permissions: self.permissions,
         })
     }
 }
@@ -348,7 +394,10 @@ mod tests {
         assert!(m.permissions().allows("host", "log"));
         assert!(!m.permissions().allows("host", "lo"));
         assert!(!m.permissions().allows("hos", "tlog"));
-        assert_eq!(m.permissions().imports().collect::<Vec<_>>(), ["host::log"]);
+        assert_eq!(
+            m.permissions().imports().collect::<Vec<_>>(),
+            [("host", "log")]
+        );
     }
 
     #[test]
@@ -405,6 +454,59 @@ mod tests {
             assert!(e.to_string().contains(needle), "{text}: {e}");
             assert!(!e.to_string().contains('\n'), "{e}");
         }
+    }
+
+    #[test]
+    fn limits_built_in_code_are_validated_like_toml() {
+        let bad = [
+            ResourceLimits {
+                max_fuel: Some(0),
+                ..ResourceLimits::default()
+            },
+            ResourceLimits {
+                max_memory_bytes: 0,
+                ..ResourceLimits::default()
+            },
+            ResourceLimits {
+                max_table_elements: 0,
+                ..ResourceLimits::default()
+            },
+            ResourceLimits {
+                max_call_duration: Duration::ZERO,
+                ..ResourceLimits::default()
+            },
+            ResourceLimits {
+                max_call_duration: Duration::MAX,
+                ..ResourceLimits::default()
+            },
+        ];
+        for limits in bad {
+            let e = ComponentManifest::builder("a")
+                .limits(limits.clone())
+                .build()
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Manifest, "{limits:?}");
+        }
+        for name in ["", "  "] {
+            let e = ComponentManifest::new(name).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Manifest);
+        }
+        let e = ComponentManifest::builder("a")
+            .allow_import("", "log")
+            .build()
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Manifest);
+        assert!(ComponentManifest::new("a").is_ok());
+    }
+
+    #[test]
+    fn permissions_are_exact_pairs() {
+        let m = ComponentManifest::builder("a")
+            .allow_import("a::b", "c")
+            .build()
+            .unwrap();
+        assert!(m.permissions().allows("a::b", "c"));
+        assert!(!m.permissions().allows("a", "b::c"));
     }
 
     #[test]

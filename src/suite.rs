@@ -9,7 +9,7 @@
 //! ;; @describe: what the fixture shows
 //! ;; @expect-start: ok | <ErrorKind>            (required)
 //! ;; @expect-health: healthy | degraded | failed
-//! ;; @expect-cleanup: completed | not-exported | timed-out | trapped
+//! ;; @expect-cleanup: completed | not-exported | timed-out | trapped | poisoned
 //! ;; @expect-denied: module::name, module::name
 //! ;; @manifest: sidecar.toml                     (relative to the fixture)
 //! ;; @source: file | binary | empty | truncate:N | magic:HEX
@@ -101,6 +101,9 @@ pub enum CleanupKind {
     TimedOut,
     /// [`CleanupOutcome::Trapped`].
     Trapped,
+    /// [`CleanupOutcome::Poisoned`]: a guest call failed and the instance
+    /// was discarded without `_cleanup`.
+    Poisoned,
 }
 
 impl CleanupKind {
@@ -111,6 +114,7 @@ impl CleanupKind {
             CleanupOutcome::NotExported => CleanupKind::NotExported,
             CleanupOutcome::TimedOut => CleanupKind::TimedOut,
             CleanupOutcome::Trapped(_) => CleanupKind::Trapped,
+            CleanupOutcome::Poisoned(_) => CleanupKind::Poisoned,
         }
     }
 
@@ -120,6 +124,7 @@ impl CleanupKind {
             CleanupKind::NotExported => "not-exported",
             CleanupKind::TimedOut => "timed-out",
             CleanupKind::Trapped => "trapped",
+            CleanupKind::Poisoned => "poisoned",
         }
     }
 }
@@ -132,8 +137,9 @@ impl FromStr for CleanupKind {
             "not-exported" => Ok(CleanupKind::NotExported),
             "timed-out" => Ok(CleanupKind::TimedOut),
             "trapped" => Ok(CleanupKind::Trapped),
+            "poisoned" => Ok(CleanupKind::Poisoned),
             _ => Err(format!(
-                "unknown cleanup `{s}` (completed, not-exported, timed-out, trapped)"
+                "unknown cleanup `{s}` (completed, not-exported, timed-out, trapped, poisoned)"
             )),
         }
     }
@@ -295,7 +301,7 @@ impl Fixture {
     pub fn manifest(&self) -> Result<ComponentManifest, ComponentError> {
         match &self.manifest {
             Some(path) => ComponentManifest::from_file(path),
-            None => Ok(ComponentManifest::new(self.name.clone())),
+            None => ComponentManifest::new(self.name.clone()),
         }
     }
 

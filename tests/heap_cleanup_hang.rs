@@ -23,8 +23,10 @@ fn cleanup_hang_cycles_return_the_heap_to_its_baseline() {
         "cleanup_hang",
         Gate {
             fixture: "cleanup_hang.wat",
-            manifest: ComponentManifest::new("cleanup_hang")
-                .with_limits(heap_support::short_deadline()),
+            manifest: ComponentManifest::builder("cleanup_hang")
+                .limits(heap_support::short_deadline())
+                .build()
+                .unwrap(),
             stop_timeout: Duration::from_millis(3),
             expect: Expect::Runs(ChildHealth::Healthy, CleanupOutcome::TimedOut),
             max_allocations_per_cycle: 48.0,

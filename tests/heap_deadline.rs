@@ -23,8 +23,10 @@ fn deadline_cycles_return_the_heap_to_its_baseline() {
         "deadline",
         Gate {
             fixture: "start_infinite_loop.wat",
-            manifest: ComponentManifest::new("deadline")
-                .with_limits(heap_support::short_deadline()),
+            manifest: ComponentManifest::builder("deadline")
+                .limits(heap_support::short_deadline())
+                .build()
+                .unwrap(),
             stop_timeout: Duration::from_millis(100),
             expect: Expect::StartFails(ErrorKind::Deadline),
             max_allocations_per_cycle: 48.0,

@@ -23,7 +23,7 @@ fn denied_import_cycles_return_the_heap_to_its_baseline() {
         "denied_import",
         Gate {
             fixture: "log_denied.wat",
-            manifest: ComponentManifest::new("denied_import"),
+            manifest: ComponentManifest::new("denied_import").unwrap(),
             stop_timeout: Duration::from_millis(100),
             expect: Expect::StartFails(ErrorKind::PermissionDenied),
             max_allocations_per_cycle: 48.0,

@@ -23,7 +23,7 @@ fn good_cycles_return_the_heap_to_its_baseline() {
         "good",
         Gate {
             fixture: "good.wat",
-            manifest: ComponentManifest::new("good"),
+            manifest: ComponentManifest::new("good").unwrap(),
             stop_timeout: Duration::from_millis(100),
             expect: Expect::Runs(ChildHealth::Healthy, CleanupOutcome::Completed),
             // Raw wasmtime does the same guest work in about 19 allocations (GUIDE.md).

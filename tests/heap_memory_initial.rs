@@ -23,7 +23,7 @@ fn memory_initial_cycles_return_the_heap_to_its_baseline() {
         "memory_initial",
         Gate {
             fixture: "memory_initial_over.wat",
-            manifest: ComponentManifest::new("memory_initial"),
+            manifest: ComponentManifest::new("memory_initial").unwrap(),
             stop_timeout: Duration::from_millis(100),
             expect: Expect::StartFails(ErrorKind::MemoryLimit),
             max_allocations_per_cycle: 48.0,

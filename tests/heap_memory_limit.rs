@@ -22,10 +22,13 @@ fn memory_limit_cycles_return_the_heap_to_its_baseline() {
         "memory_limit",
         Gate {
             fixture: "memory_grow_trap.wat",
-            manifest: ComponentManifest::new("memory_limit").with_limits(ResourceLimits {
-                max_memory_bytes: 1 << 20,
-                ..ResourceLimits::default()
-            }),
+            manifest: ComponentManifest::builder("memory_limit")
+                .limits(ResourceLimits {
+                    max_memory_bytes: 1 << 20,
+                    ..ResourceLimits::default()
+                })
+                .build()
+                .unwrap(),
             stop_timeout: Duration::from_millis(100),
             expect: Expect::StartFails(ErrorKind::MemoryLimit),
             max_allocations_per_cycle: 48.0,

@@ -22,7 +22,7 @@ fn start_trap_cycles_return_the_heap_to_its_baseline() {
         "start_trap",
         Gate {
             fixture: "start_trap.wat",
-            manifest: ComponentManifest::new("start_trap"),
+            manifest: ComponentManifest::new("start_trap").unwrap(),
             stop_timeout: Duration::from_millis(100),
             expect: Expect::StartFails(ErrorKind::Trap),
             max_allocations_per_cycle: 48.0,

@@ -38,14 +38,16 @@ const START_ERRORS: [ErrorKind; 11] = [
 ];
 
 fn tight() -> ComponentManifest {
-    ComponentManifest::new("hostile")
-        .with_limits(ResourceLimits {
+    ComponentManifest::builder("hostile")
+        .limits(ResourceLimits {
             max_memory_bytes: 1 << 20,
             max_table_elements: 1_000,
             max_fuel: Some(100_000),
             max_call_duration: Duration::from_millis(5),
         })
         .allow_import("host", "log")
+        .build()
+        .unwrap()
 }
 
 /// Every fixture that parses, compiled to a binary.

@@ -148,6 +148,12 @@ impl Fx {
         }
     }
 
+    /// Whether `_health` fails to return normally (a trap or its deadline),
+    /// which discards the instance and fails the actor.
+    fn health_crashes(self) -> bool {
+        matches!(self, Fx::HealthTrap | Fx::HealthSpin)
+    }
+
     /// What `health_check` gives in Ready.
     fn health(self) -> Health {
         match self {
@@ -200,17 +206,18 @@ impl Spec {
 
     fn manifest(&self) -> ComponentManifest {
         let l = &self.limits;
-        let m = ComponentManifest::new(format!("{:?}", self.fx)).with_limits(ResourceLimits {
+        let m = ComponentManifest::builder(format!("{:?}", self.fx)).limits(ResourceLimits {
             max_memory_bytes: l.memory,
             max_table_elements: l.table,
             max_fuel: l.fuel,
             max_call_duration: self.deadline(),
         });
-        if l.permit_log {
+        let m = if l.permit_log {
             m.allow_import("host", "log")
         } else {
             m
-        }
+        };
+        m.build().unwrap()
     }
 
     fn actor(&self, runtime: &Runtime, sources: &[ComponentSource]) -> ComponentActor {
@@ -348,7 +355,7 @@ impl World {
         let mut probe = ComponentActor::new(
             &self.runtime,
             self.probe_source.clone(),
-            ComponentManifest::new("probe"),
+            ComponentManifest::new("probe").unwrap(),
         );
         self.tokio.block_on(async {
             match probe.start().await {
@@ -441,6 +448,17 @@ fn run_case(world: &World, first: Spec, ops: &[Op]) -> Result<(), TestCaseError>
                     Health::Failed
                 };
                 prop_assert_eq!(health_kind(&h), want, "{}: {:?}", at, h);
+                if m == M::Ready && spec.fx.health_crashes() {
+                    // Poisoned: the instance is gone without `_cleanup`.
+                    m = M::Failed;
+                    last_cleanup = Some("Poisoned");
+                    prop_assert!(
+                        matches!(actor.state(), ActorState::Failed(_)),
+                        "{}: {}",
+                        at,
+                        actor.state()
+                    );
+                }
             }
             Op::Stop => {
                 let timeout = if spec.fx == Fx::CleanupHang && spec.limits.fuel.is_none() {

@@ -65,7 +65,10 @@ fn short_deadline() -> ResourceLimits {
 fn fixtures() -> Vec<Fixture> {
     let fixture = |file: &str, limits: ResourceLimits, stop_ms: u64, expect: Expect| Fixture {
         source: wasm(file),
-        manifest: ComponentManifest::new(file.trim_end_matches(".wat")).with_limits(limits),
+        manifest: ComponentManifest::builder(file.trim_end_matches(".wat"))
+            .limits(limits)
+            .build()
+            .unwrap(),
         stop_timeout: Duration::from_millis(stop_ms),
         expect,
     };

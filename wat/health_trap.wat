@@ -1,7 +1,7 @@
-;; @describe: _health traps: the check fails, the actor stays Ready and stops cleanly
+;; @describe: _health traps: the check fails, the half-run instance is discarded without _cleanup (Failed), and stop still Terminates
 ;; @expect-start: ok
 ;; @expect-health: failed
-;; @expect-cleanup: completed
+;; @expect-cleanup: poisoned
 (module
   (func (export "_health") (result i32) unreachable)
   (func (export "_cleanup")))

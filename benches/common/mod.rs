@@ -102,7 +102,7 @@ pub fn actor(rt: &Runtime, bytes: &Arc<[u8]>) -> ComponentActor {
     ComponentActor::new(
         rt,
         ComponentSource::Bytes(bytes.clone()),
-        ComponentManifest::new("bench"),
+        ComponentManifest::new("bench").unwrap(),
     )
 }
 
@@ -116,7 +116,10 @@ pub fn hanging_actor(rt: &Runtime, bytes: &Arc<[u8]>) -> ComponentActor {
     ComponentActor::new(
         rt,
         ComponentSource::Bytes(bytes.clone()),
-        ComponentManifest::new("bench").with_limits(limits),
+        ComponentManifest::builder("bench")
+            .limits(limits)
+            .build()
+            .unwrap(),
     )
 }
 

@@ -1,12 +1,26 @@
 //! [`ComponentActor`]: one WebAssembly module driven through the lifecycle.
+//!
+//! What the actor and its handles share ([`Shared`]) is the state cell and
+//! the slot that holds the live instance. The slot's async lock is also the
+//! actor's operation lock: whoever runs guest code, stops the instance or
+//! puts a new one in holds it, so a stop from a handle and a health check
+//! never interleave, and each state change that says an instance exists is
+//! made under that lock together with the change of the slot.
+//!
+//! Cancellation: every `async fn` here may be dropped at any `.await`. A
+//! [`Unfinished`] guard is armed for as long as the state says something is
+//! in progress (Starting, Stopping) and applies
+//! [`Transition::Abandon`] when dropped armed; a guest call whose future is
+//! dropped leaves its instance poisoned, and a [`CallGuard`] then discards
+//! that instance and fails the actor.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use crate::actor::child::{Child, ChildHealth};
 use crate::actor::state::{ActorState, Applied, Refused, StateCell, Transition};
 use crate::error::{ComponentError, ErrorKind};
-use crate::manifest::ComponentManifest;
+use crate::manifest::{ComponentManifest, ResourceLimits};
 use crate::runtime::engine::Runtime;
 use crate::runtime::instance::{InstanceStats, Prepared, WasmInstance};
 use crate::runtime::loader::ComponentSource;
@@ -22,6 +36,11 @@ pub enum CleanupOutcome {
     TimedOut,
     /// `_cleanup` trapped (or ran out of fuel), with the reason.
     Trapped(String),
+    /// `_cleanup` was not run: a guest call on the instance did not return
+    /// normally (trap, deadline, fuel, or its caller dropped the call), so
+    /// the instance was discarded and the actor failed. The reason says
+    /// which call.
+    Poisoned(String),
 }
 
 impl CleanupOutcome {
@@ -32,151 +51,44 @@ impl CleanupOutcome {
             CleanupOutcome::NotExported => "NotExported",
             CleanupOutcome::TimedOut => "TimedOut",
             CleanupOutcome::Trapped(_) => "Trapped",
+            CleanupOutcome::Poisoned(_) => "Poisoned",
         }
     }
 }
 
-/// A cheap, thread-safe view of an actor's state, readable from any thread
-/// while `start` or `stop` run.
-#[derive(Debug, Clone)]
-pub struct ActorHandle {
+/// What an actor and all its handles share.
+struct Shared {
     id: Arc<str>,
-    state: Arc<StateCell>,
+    state: StateCell,
+    /// Woken on every state change, for stops that wait for a start (or
+    /// another stop) to finish.
+    changed: tokio::sync::Notify,
+    /// The live instance: `Some` exactly in Ready (and while a stop that
+    /// took the lock is running). The lock is the operation lock.
+    slot: tokio::sync::Mutex<Option<WasmInstance>>,
+    /// Fuel and memory limits `_cleanup` runs under (its deadline is the
+    /// stop's timeout).
+    limits: ResourceLimits,
+    record: Mutex<Record>,
 }
 
-impl ActorHandle {
-    /// The actor's current state.
-    pub fn state(&self) -> ActorState {
-        self.state.get()
-    }
-
-    /// The component's name.
-    pub fn component(&self) -> &str {
-        &self.id
-    }
-
-    /// Asks a `start` in progress to stop as soon as it completes: the
-    /// actor then runs `_cleanup` (bounded by `max_call_duration`), releases
-    /// the instance and ends Terminated, and that `start` returns
-    /// [`ErrorKind::Cancelled`]. The start itself still runs to its end
-    /// (each of its guest calls is bounded by its deadline).
-    ///
-    /// Returns whether a start was in progress. In any other state this does
-    /// nothing: a running actor is stopped by its owner with
-    /// [`Child::stop`].
-    pub fn request_stop(&self) -> bool {
-        let taken = self.state.apply(Transition::RequestStop).is_ok();
-        if taken {
-            tracing::info!(component = %self.id, "stop requested while starting");
-        }
-        taken
-    }
-}
-
-/// A WebAssembly module run as a supervised actor.
-///
-/// ```
-/// use std::time::Duration;
-/// use component_actor::{ActorState, Child, ComponentActor, ComponentManifest, ComponentSource, Runtime, RuntimeConfig};
-///
-/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// let runtime = Runtime::new(RuntimeConfig::default())?;
-/// let source = ComponentSource::from_wat(r#"(module (func (export "_start")))"#);
-/// let mut actor = ComponentActor::new(&runtime, source, ComponentManifest::new("hello"));
-/// actor.start().await?;
-/// assert_eq!(actor.state(), ActorState::Ready);
-/// actor.stop(Duration::from_millis(50)).await?;
-/// assert_eq!(actor.state(), ActorState::Terminated);
-/// # Ok::<(), component_actor::ComponentError>(())
-/// # }).unwrap();
-/// ```
-pub struct ComponentActor {
-    runtime: Runtime,
-    source: ComponentSource,
-    manifest: ComponentManifest,
-    id: Arc<str>,
-    state: Arc<StateCell>,
-    /// The checked, pre-linked module, kept after the first successful
-    /// preparation so restarts skip loading and the cache lookup.
-    prepared: Option<Arc<Prepared>>,
-    /// The live instance: `Some` exactly in Ready (and during Stopping).
-    /// Behind a lock so `health_check(&self)` can call into the guest.
-    instance: tokio::sync::Mutex<Option<WasmInstance>>,
+/// What the last stop and the last instance left behind.
+#[derive(Default)]
+struct Record {
     last_cleanup: Option<CleanupOutcome>,
     last_stats: Option<InstanceStats>,
 }
 
-impl std::fmt::Debug for ComponentActor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ComponentActor")
-            .field("component", &self.id)
-            .field("state", &self.state.get())
-            .field("last_cleanup", &self.last_cleanup)
-            .finish_non_exhaustive()
-    }
-}
-
-impl ComponentActor {
-    /// A new actor in state Creating. Nothing is loaded until `start`; the
-    /// source is read once, on the first start that gets past loading.
-    pub fn new(runtime: &Runtime, source: ComponentSource, manifest: ComponentManifest) -> Self {
-        Self {
-            runtime: runtime.clone(),
-            source,
-            id: manifest.name().into(),
-            manifest,
-            state: Arc::new(StateCell::new()),
-            prepared: None,
-            instance: tokio::sync::Mutex::new(None),
-            last_cleanup: None,
-            last_stats: None,
-        }
-    }
-
-    /// The current state.
-    pub fn state(&self) -> ActorState {
-        self.state.get()
-    }
-
-    /// A handle whose `state()` can be read from any thread.
-    pub fn handle(&self) -> ActorHandle {
-        ActorHandle {
-            id: self.id.clone(),
-            state: self.state.clone(),
-        }
-    }
-
-    /// The component's name (from the manifest).
-    pub fn component(&self) -> &str {
-        &self.id
-    }
-
-    /// The manifest the actor runs under.
-    pub fn manifest(&self) -> &ComponentManifest {
-        &self.manifest
-    }
-
-    /// How `_cleanup` went in the last `stop` that had an instance to stop.
-    pub fn last_cleanup(&self) -> Option<CleanupOutcome> {
-        self.last_cleanup.clone()
-    }
-
-    /// Memory and fuel figures of the live instance, or of the last one
-    /// (as it was when stopped) when not running.
-    pub fn stats(&mut self) -> Option<InstanceStats> {
-        match self.instance.get_mut() {
-            Some(instance) => Some(instance.stats()),
-            None => self.last_stats,
-        }
-    }
-
-    /// Applies a transition and logs it; the one way this type changes state.
+impl Shared {
+    /// Applies a transition, logs it and wakes waiters; the one way the
+    /// state changes.
     fn transition(&self, t: Transition) -> Result<Applied, Refused> {
         let result = self.state.apply(t);
         if let Ok(a) = &result
             && a.from != a.to
         {
             tracing::info!(component = %self.id, from = %a.from, to = %a.to, "state transition");
+            self.changed.notify_waiters();
         }
         result
     }
@@ -189,29 +101,24 @@ impl ComponentActor {
         )
     }
 
-    /// Loads, checks, instantiates and runs `_start`: everything a start
-    /// does between Starting and Ready.
-    async fn launch(&mut self) -> Result<WasmInstance, ComponentError> {
-        let prepared = match &self.prepared {
-            Some(p) => p.clone(),
-            None => {
-                let bytes = self.source.load(&self.id)?;
-                let p = self.runtime.prepare(&bytes, &self.manifest)?;
-                self.prepared = Some(p.clone());
-                p
-            }
-        };
-        let limits = self.manifest.limits();
-        let mut instance =
-            WasmInstance::instantiate(&self.runtime, &prepared, self.id.clone(), limits).await?;
-        instance.call_start(limits).await?;
-        Ok(instance)
+    fn record(&self) -> std::sync::MutexGuard<'_, Record> {
+        // Plain assignments only: a panic cannot leave it half-written.
+        self.record.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records how the instance ended and releases it.
+    fn retire(&self, instance: WasmInstance, outcome: CleanupOutcome) {
+        let mut record = self.record();
+        record.last_stats = Some(instance.stats());
+        record.last_cleanup = Some(outcome);
+        drop(record);
+        drop(instance);
     }
 
     /// Runs `_cleanup` (bounded by `timeout`), records the outcome and
     /// releases the instance.
-    async fn shut_down(&mut self, mut instance: WasmInstance, timeout: Duration) {
-        let outcome = match instance.call_cleanup(timeout, self.manifest.limits()).await {
+    async fn shut_down(&self, mut instance: WasmInstance, timeout: Duration) {
+        let outcome = match instance.call_cleanup(timeout, &self.limits).await {
             None => CleanupOutcome::NotExported,
             Some(Ok(())) => CleanupOutcome::Completed,
             Some(Err(e)) if e.kind() == ErrorKind::Deadline => {
@@ -223,55 +130,337 @@ impl ComponentActor {
                 CleanupOutcome::Trapped(e.message().to_string())
             }
         };
-        self.last_stats = Some(instance.stats());
-        self.last_cleanup = Some(outcome);
-        drop(instance);
+        self.retire(instance, outcome);
+    }
+
+    /// The one stop, for the actor and for every handle: Ready -> Stopping
+    /// -> Terminated with `_cleanup` bounded by `timeout`; Creating, Failed
+    /// or Terminated -> Terminated at once; while Starting, the stop is
+    /// recorded and this waits until the start has ended and the stop has
+    /// been carried out; while another stop runs, this waits for it.
+    async fn stop(&self, timeout: Duration) -> Result<(), ComponentError> {
+        loop {
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            // Decide under the operation lock, so that Ready here means the
+            // slot holds the instance and no one else is about to take it.
+            let mut slot = self.slot.lock().await;
+            let applied = match self.transition(Transition::BeginStop) {
+                Ok(a) => a,
+                Err(Refused {
+                    state: ActorState::Stopping,
+                }) => {
+                    drop(slot);
+                    notified.await;
+                    continue;
+                }
+                Err(r) => return Err(self.refused("stop", r)),
+            };
+            match applied.from {
+                ActorState::Ready => {}
+                // Recorded: the start takes it when it completes.
+                ActorState::Starting => {
+                    drop(slot);
+                    notified.await;
+                    continue;
+                }
+                _ => return Ok(()),
+            }
+            let guard = Unfinished::arm(self, "stop was cancelled");
+            if let Some(instance) = slot.take() {
+                self.shut_down(instance, timeout).await;
+            }
+            let _ = guard.finish(Transition::StopFinished);
+            return Ok(());
+        }
+    }
+}
+
+/// A cheap, thread-safe handle on an actor: read its state from any
+/// thread, and stop it from any task, while its owner runs `start`,
+/// `stop` or `health_check`. It stays valid after the actor is dropped.
+#[derive(Clone)]
+pub struct ActorHandle {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for ActorHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActorHandle")
+            .field("component", &self.shared.id)
+            .field("state", &self.shared.state.get())
+            .finish()
+    }
+}
+
+impl ActorHandle {
+    /// The actor's current state.
+    pub fn state(&self) -> ActorState {
+        self.shared.state.get()
+    }
+
+    /// The component's name.
+    pub fn component(&self) -> &str {
+        &self.shared.id
+    }
+
+    /// Stops the actor, exactly as [`Child::stop`] on the actor does, from
+    /// any task: Ready -> Stopping -> Terminated with `_cleanup` bounded by
+    /// `timeout`; Creating, Failed or Terminated -> Terminated. While the
+    /// actor is Starting, the stop is recorded, the start completes (each
+    /// of its guest calls bounded by its deadline), then the actor is
+    /// stopped and that `start` returns [`ErrorKind::Cancelled`]; this
+    /// waits for all of that. While another stop runs, this waits for it
+    /// to finish.
+    ///
+    /// # Errors
+    ///
+    /// None today: every state either stops or waits for a stop. The
+    /// `Result` is kept for [`ErrorKind::InvalidTransition`] should a state
+    /// ever refuse.
+    pub async fn stop(&self, timeout: Duration) -> Result<(), ComponentError> {
+        self.shared.stop(timeout).await
+    }
+
+    /// Asks for a stop without waiting for it (callable from a thread with
+    /// no async runtime). While Starting, the stop is recorded and carried
+    /// out when the start completes (the actor runs `_cleanup`, bounded by
+    /// `max_call_duration`, and ends Terminated; that `start` returns
+    /// [`ErrorKind::Cancelled`]). In Creating, Failed or Terminated the
+    /// actor is Terminated at once; in Stopping a stop is already under way.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidTransition`] in Ready: stopping a running actor
+    /// runs `_cleanup`, which needs an async caller; use
+    /// [`stop`](Self::stop). The request is never silently dropped.
+    pub fn request_stop(&self) -> Result<(), ComponentError> {
+        let applied = self
+            .shared
+            .transition(Transition::RequestStop)
+            .map_err(|r| {
+                ComponentError::new(
+                    &*self.shared.id,
+                    ErrorKind::InvalidTransition,
+                    format!(
+                        "cannot request a stop: actor is {}; stop it with `ActorHandle::stop(timeout).await`",
+                        r.state.name()
+                    ),
+                )
+            })?;
+        if applied.from == ActorState::Starting {
+            tracing::info!(component = %self.shared.id, "stop requested while starting");
+        }
+        Ok(())
+    }
+}
+
+/// A WebAssembly module run as a supervised actor.
+///
+/// ```
+/// use std::time::Duration;
+/// use component_actor::{ActorState, Child, ComponentActor, ComponentManifest, ComponentSource, Runtime, RuntimeConfig};
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let runtime = Runtime::new(RuntimeConfig::default())?;
+/// let source = ComponentSource::from_wat(r#"(module (func (export "_start")))"#);
+/// let mut actor = ComponentActor::new(&runtime, source, ComponentManifest::new("hello")?);
+/// actor.start().await?;
+/// assert_eq!(actor.state(), ActorState::Ready);
+/// actor.stop(Duration::from_millis(50)).await?;
+/// assert_eq!(actor.state(), ActorState::Terminated);
+/// # Ok::<(), component_actor::ComponentError>(())
+/// # }).unwrap();
+/// ```
+pub struct ComponentActor {
+    runtime: Runtime,
+    source: ComponentSource,
+    manifest: ComponentManifest,
+    shared: Arc<Shared>,
+    /// The checked, pre-linked module, kept after the first successful
+    /// preparation so restarts skip loading and the cache lookup.
+    prepared: Option<Arc<Prepared>>,
+}
+
+impl std::fmt::Debug for ComponentActor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ComponentActor")
+            .field("component", &self.shared.id)
+            .field("state", &self.shared.state.get())
+            .field("last_cleanup", &self.shared.record().last_cleanup)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ComponentActor {
+    /// A new actor in state Creating. Nothing is loaded until `start`; the
+    /// source is read once, on the first start that gets past loading.
+    pub fn new(runtime: &Runtime, source: ComponentSource, manifest: ComponentManifest) -> Self {
+        let shared = Arc::new(Shared {
+            id: manifest.name().into(),
+            state: StateCell::new(),
+            changed: tokio::sync::Notify::new(),
+            slot: tokio::sync::Mutex::new(None),
+            limits: manifest.limits().clone(),
+            record: Mutex::new(Record::default()),
+        });
+        Self {
+            runtime: runtime.clone(),
+            source,
+            manifest,
+            shared,
+            prepared: None,
+        }
+    }
+
+    /// The current state.
+    pub fn state(&self) -> ActorState {
+        self.shared.state.get()
+    }
+
+    /// A handle that reads the state from any thread and can stop the
+    /// actor from any task.
+    pub fn handle(&self) -> ActorHandle {
+        ActorHandle {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// The component's name (from the manifest).
+    pub fn component(&self) -> &str {
+        &self.shared.id
+    }
+
+    /// The manifest the actor runs under.
+    pub fn manifest(&self) -> &ComponentManifest {
+        &self.manifest
+    }
+
+    /// How the last instance ended: `_cleanup`'s outcome in the last stop
+    /// that had an instance to stop, or [`CleanupOutcome::Poisoned`] when
+    /// the instance was discarded after a guest call failed.
+    pub fn last_cleanup(&self) -> Option<CleanupOutcome> {
+        self.shared.record().last_cleanup.clone()
+    }
+
+    /// Memory and fuel figures of the live instance, or of the last one
+    /// (as it was when it ended) when not running or while another
+    /// operation holds the instance.
+    pub fn stats(&mut self) -> Option<InstanceStats> {
+        if let Ok(slot) = self.shared.slot.try_lock()
+            && let Some(instance) = slot.as_ref()
+        {
+            return Some(instance.stats());
+        }
+        self.shared.record().last_stats
+    }
+
+    /// Loads, checks, instantiates and runs `_start`: everything a start
+    /// does between Starting and Ready.
+    async fn launch(&mut self) -> Result<WasmInstance, ComponentError> {
+        let prepared = match &self.prepared {
+            Some(p) => p.clone(),
+            None => {
+                let bytes = self.source.load(&self.shared.id)?;
+                let p = self.runtime.prepare(&bytes, &self.manifest)?;
+                self.prepared = Some(p.clone());
+                p
+            }
+        };
+        let limits = self.manifest.limits();
+        let mut instance =
+            WasmInstance::instantiate(&self.runtime, &prepared, self.shared.id.clone(), limits)
+                .await?;
+        instance.call_start(limits).await?;
+        Ok(instance)
     }
 }
 
 /// Dropping a running actor releases its instance without calling
 /// `_cleanup` (there is no executor to run it on); the state moves Ready ->
 /// Stopping -> Terminated so that an [`ActorHandle`] that outlives the actor
-/// never reports Ready without an instance.
+/// never reports Ready without an instance. A stop a handle is running
+/// finishes on its own.
 impl Drop for ComponentActor {
     fn drop(&mut self) {
-        // `&mut self`: no start or stop can be running, so Ready stays Ready
-        // between the check and the transition.
-        if self.state.get() == ActorState::Ready {
-            let _ = self.transition(Transition::BeginStop);
-            drop(self.instance.get_mut().take());
-            let _ = self.transition(Transition::StopFinished);
+        // Holding the operation lock, Ready means the slot has the instance.
+        if let Ok(mut slot) = self.shared.slot.try_lock()
+            && self.shared.state.get() == ActorState::Ready
+            && self.shared.transition(Transition::BeginStop).is_ok()
+        {
+            drop(slot.take());
+            let _ = self.shared.transition(Transition::StopFinished);
         }
     }
 }
 
-/// Puts the state cell right if a `start` or `stop` future is dropped
-/// before it finishes (for example by an outer `tokio::time::timeout`): the
-/// actor must never be left in Starting or Stopping.
-struct Unfinished {
-    state: Arc<StateCell>,
-    /// Built only if the future really is dropped half-way, so the normal
-    /// path allocates nothing for it.
-    on_drop: Option<fn() -> Transition>,
+/// Puts the state right if a `start` or `stop` future is dropped before it
+/// finishes (for example by an outer `tokio::time::timeout`): armed for as
+/// long as the state says something is in progress, it applies
+/// [`Transition::Abandon`] when dropped, so Starting ends Failed and
+/// Stopping ends Terminated. It is disarmed only by the transition that
+/// ends the operation.
+struct Unfinished<'a> {
+    shared: &'a Shared,
+    reason: Option<&'static str>,
 }
 
-impl Unfinished {
-    fn new(state: &Arc<StateCell>, on_drop: fn() -> Transition) -> Self {
+impl<'a> Unfinished<'a> {
+    fn arm(shared: &'a Shared, reason: &'static str) -> Self {
         Self {
-            state: state.clone(),
-            on_drop: Some(on_drop),
+            shared,
+            reason: Some(reason),
         }
     }
 
+    /// The operation ended with a transition already applied.
     fn disarm(mut self) {
-        self.on_drop = None;
+        self.reason = None;
+    }
+
+    /// Ends the operation with `t` and disarms.
+    fn finish(mut self, t: Transition) -> Result<Applied, Refused> {
+        self.reason = None;
+        self.shared.transition(t)
     }
 }
 
-impl Drop for Unfinished {
+impl Drop for Unfinished<'_> {
     fn drop(&mut self) {
-        if let Some(t) = self.on_drop.take() {
-            let _ = self.state.apply(t());
+        if let Some(reason) = self.reason.take() {
+            let _ = self.shared.transition(Transition::Abandon(reason.into()));
+        }
+    }
+}
+
+/// Guards one guest call on the instance in the slot: unless the call
+/// returned normally, the instance is discarded (no guest code runs on a
+/// half-run instance, `_cleanup` included) and the actor goes Failed.
+struct CallGuard<'a> {
+    shared: &'a Shared,
+    slot: tokio::sync::MutexGuard<'a, Option<WasmInstance>>,
+    /// Why the instance is discarded if the guard drops armed.
+    armed: Option<String>,
+}
+
+impl CallGuard<'_> {
+    /// Discards the instance and fails the actor with `reason`.
+    fn crash(&mut self, reason: String) {
+        self.armed = None;
+        if let Some(instance) = self.slot.take() {
+            tracing::warn!(component = %self.shared.id, %reason, "instance discarded");
+            self.shared
+                .retire(instance, CleanupOutcome::Poisoned(reason.clone()));
+        }
+        let _ = self.shared.transition(Transition::Crashed(reason));
+    }
+}
+
+impl Drop for CallGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(reason) = self.armed.take() {
+            self.crash(reason);
         }
     }
 }
@@ -287,48 +476,63 @@ impl Child for ComponentActor {
     /// module's `start` section) and `_start` are each bounded by
     /// `max_call_duration` and a fresh fuel budget.
     ///
+    /// If this future is dropped before it completes, the actor ends
+    /// `Failed("start was cancelled")` (or Terminated, if a requested stop
+    /// was already running `_cleanup`), with every wasm resource released,
+    /// and may be started again.
+    ///
     /// # Errors
     ///
     /// [`ErrorKind::InvalidTransition`] in Starting, Ready or Stopping (the
     /// state is unchanged); [`ErrorKind::Cancelled`] when a stop was
-    /// requested through [`ActorHandle::request_stop`] during the start (the
-    /// actor is then Terminated); otherwise any failure leaves the actor
+    /// requested through an [`ActorHandle`] during the start (the actor is
+    /// then Terminated); otherwise any failure leaves the actor
     /// `Failed(reason)` with every wasm resource released, and its kind says
     /// which check, limit or export failed.
     async fn start(&mut self) -> Result<(), ComponentError> {
-        self.transition(Transition::BeginStart)
-            .map_err(|r| self.refused("start", r))?;
-        let guard = Unfinished::new(&self.state, || {
-            Transition::StartFailed("start was cancelled".into())
-        });
+        let shared = self.shared.clone();
+        shared
+            .transition(Transition::BeginStart)
+            .map_err(|r| shared.refused("start", r))?;
+        let guard = Unfinished::arm(&shared, "start was cancelled");
         let launched = self.launch().await;
-        guard.disarm();
-        match launched {
-            Ok(instance) => match self.transition(Transition::StartSucceeded) {
-                Ok(Applied {
-                    to: ActorState::Ready,
-                    ..
-                }) => {
-                    *self.instance.get_mut() = Some(instance);
-                    Ok(())
-                }
-                // A stop was requested while starting: honour it now.
-                _ => {
-                    let timeout = self.manifest.limits().max_call_duration;
-                    self.shut_down(instance, timeout).await;
-                    let _ = self.transition(Transition::StopFinished);
-                    Err(ComponentError::new(
-                        &*self.id,
-                        ErrorKind::Cancelled,
-                        "a stop was requested while starting: started, cleaned up and Terminated",
-                    ))
-                }
-            },
+        let instance = match launched {
+            Ok(instance) => instance,
             Err(e) => {
-                tracing::warn!(component = %self.id, kind = %e.kind(), error = %e, "start failed");
-                let _ = self.transition(Transition::StartFailed(e.message().to_string()));
-                Err(e)
+                tracing::warn!(component = %shared.id, kind = %e.kind(), error = %e, "start failed");
+                let _ = guard.finish(Transition::StartFailed(e.message().to_string()));
+                return Err(e);
             }
+        };
+        // Ready and an instance in the slot become true together, under the
+        // operation lock.
+        let mut slot = shared.slot.lock().await;
+        match shared.transition(Transition::StartSucceeded) {
+            Ok(Applied {
+                to: ActorState::Ready,
+                ..
+            }) => {
+                *slot = Some(instance);
+                guard.disarm();
+                Ok(())
+            }
+            // A stop was requested while starting: honour it now. The guard
+            // stays armed, so a drop here still ends Terminated.
+            Ok(_) => {
+                let timeout = shared.limits.max_call_duration;
+                shared.shut_down(instance, timeout).await;
+                drop(slot);
+                let _ = guard.finish(Transition::StopFinished);
+                Err(ComponentError::new(
+                    &*shared.id,
+                    ErrorKind::Cancelled,
+                    "a stop was requested while starting: started, cleaned up and Terminated",
+                ))
+            }
+            // Nothing but this start leaves Starting while its guard is
+            // armed; should that ever change, fail rather than keep an
+            // instance the state does not own.
+            Err(r) => Err(shared.refused("finish the start", r)),
         }
     }
 
@@ -338,44 +542,56 @@ impl Child for ComponentActor {
     /// returns; a timeout or trap there is logged and recorded in
     /// [`last_cleanup`](ComponentActor::last_cleanup), and `stop` still
     /// succeeds with the instance released. In Creating, Failed or
-    /// Terminated, `stop` succeeds and leaves Terminated.
+    /// Terminated, `stop` succeeds and leaves Terminated. A stop already
+    /// running from an [`ActorHandle`] is waited for. Any `timeout` is
+    /// accepted: one too large for the clock (`Duration::MAX`) means no
+    /// deadline, and `_cleanup` is then bounded by its fuel alone.
+    ///
+    /// If this future is dropped before it completes, the actor ends
+    /// Terminated with the instance released.
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::InvalidTransition`] only if another stop is in progress.
+    /// None today; the `Result` is the [`Child`] contract's.
     async fn stop(&mut self, timeout: Duration) -> Result<(), ComponentError> {
-        let applied = self
-            .transition(Transition::BeginStop)
-            .map_err(|r| self.refused("stop", r))?;
-        if applied.from != ActorState::Ready {
-            return Ok(());
-        }
-        let guard = Unfinished::new(&self.state, || Transition::StopFinished);
-        if let Some(instance) = self.instance.get_mut().take() {
-            self.shut_down(instance, timeout).await;
-        }
-        guard.disarm();
-        let _ = self.transition(Transition::StopFinished);
-        Ok(())
+        self.shared.stop(timeout).await
     }
 
     /// In Ready, calls `_health` if exported: 0 is Healthy, 1 Degraded,
-    /// anything else (or a trap, fuel or deadline failure) Failed. Without
-    /// `_health`, Ready is Healthy. In any other state: `Failed("not running: <state>")`.
+    /// any other answer Failed (the actor stays Ready). Without `_health`,
+    /// Ready is Healthy. In any other state: `Failed("not running: <state>")`.
+    ///
+    /// If `_health` does not return normally (a trap, fuel, its deadline,
+    /// or this future is dropped mid-call), the instance is discarded
+    /// without `_cleanup` and the actor goes `Failed(reason)`; the check
+    /// reports `Failed(reason)`.
     async fn health_check(&self) -> ChildHealth {
-        let state = self.state.get();
+        let shared = &*self.shared;
+        let slot = shared.slot.lock().await;
+        let state = shared.state.get();
         if state != ActorState::Ready {
             return ChildHealth::Failed(format!("not running: {}", state.name()));
         }
-        let mut slot = self.instance.lock().await;
-        let Some(instance) = slot.as_mut() else {
+        let mut guard = CallGuard {
+            shared,
+            slot,
+            armed: Some("`_health` was cancelled mid-call".into()),
+        };
+        let Some(instance) = guard.slot.as_mut() else {
+            guard.armed = None;
             return ChildHealth::Failed("not running: no instance".into());
         };
-        match instance.call_health(self.manifest.limits()).await {
+        let answer = instance.call_health(&shared.limits).await;
+        guard.armed = None;
+        match answer {
             None | Some(Ok(0)) => ChildHealth::Healthy,
             Some(Ok(1)) => ChildHealth::Degraded("`_health` returned 1 (degraded)".into()),
             Some(Ok(n)) => ChildHealth::Failed(format!("`_health` returned {n}")),
-            Some(Err(e)) => ChildHealth::Failed(e.message().to_string()),
+            Some(Err(e)) => {
+                let reason = e.message().to_string();
+                guard.crash(reason.clone());
+                ChildHealth::Failed(reason)
+            }
         }
     }
 }

@@ -2,10 +2,14 @@
 //!
 //! ```text
 //!   Creating ──start──▶ Starting ──ok──▶ Ready ──stop──▶ Stopping ──▶ Terminated
-//!      ▲                   │                                             │
-//!      │                   └──error──▶ Failed(reason)                    │
+//!      ▲                   │               │                             │
+//!      │                   └──error──▶ Failed(reason) ◀── a guest call   │
+//!      │                                   │              was cut off    │
 //!   (start again from Creating, Terminated or Failed) ◀──────────────────┘
 //! ```
+//!
+//! A `start` or `stop` whose future is dropped half-way applies
+//! [`Transition::Abandon`]: Starting ends Failed, Stopping ends Terminated.
 //!
 //! [`StateCell`] applies a [`Transition`] atomically: the check of the current
 //! state and the change happen under one lock, so two racing starts cannot
@@ -86,9 +90,18 @@ pub(crate) enum Transition {
     BeginStop,
     /// Stopping -> Terminated.
     StopFinished,
-    /// Starting: remember a stop, taken when the start completes. Refused in
-    /// every other state (a handle cannot stop an instance it does not own).
+    /// A stop asked for without waiting for it: Starting: remembered, taken
+    /// when the start completes; Creating | Failed | Terminated ->
+    /// Terminated; Stopping: already under way (unchanged). Refused in Ready,
+    /// where only a caller that can run `_cleanup` may stop the actor.
     RequestStop,
+    /// A `start` or `stop` future was dropped half-way: Starting ->
+    /// Failed(reason), Stopping -> Terminated.
+    Abandon(String),
+    /// Ready -> Failed(reason): a guest call did not return normally
+    /// (trap, deadline, fuel, or its future was dropped), so the instance
+    /// was discarded.
+    Crashed(String),
 }
 
 /// What applying a transition did.
@@ -122,24 +135,40 @@ pub(crate) fn next(
         (Starting, Transition::StartFailed(r)) => Some((Failed(r.clone()), false)),
         (Starting, Transition::BeginStop | Transition::RequestStop) => Some((Starting, true)),
         (Ready, Transition::BeginStop) => Some((Stopping, false)),
-        (Creating | Terminated | Failed(_), Transition::BeginStop) => Some((Terminated, false)),
-        (Stopping, Transition::StopFinished) => Some((Terminated, false)),
+        (Creating | Terminated | Failed(_), Transition::BeginStop | Transition::RequestStop) => {
+            Some((Terminated, false))
+        }
+        (Stopping, Transition::RequestStop) => Some((Stopping, false)),
+        (Stopping, Transition::StopFinished | Transition::Abandon(_)) => Some((Terminated, false)),
+        (Starting, Transition::Abandon(r)) => Some((Failed(r.clone()), false)),
+        (Ready, Transition::Crashed(r)) => Some((Failed(r.clone()), false)),
         _ => None,
     }
 }
 
+/// One transition of each kind, for walking the table.
+fn every_transition() -> [Transition; 8] {
+    [
+        Transition::BeginStart,
+        Transition::StartSucceeded,
+        Transition::StartFailed(String::new()),
+        Transition::BeginStop,
+        Transition::StopFinished,
+        Transition::RequestStop,
+        Transition::Abandon(String::new()),
+        Transition::Crashed(String::new()),
+    ]
+}
+
 /// Whether `to` can directly follow `from` by some transition: what an
-/// observer may see between two reads.
+/// observer may see between two reads. Read off [`next`], the one table
+/// of transitions (a `Failed` state matches whatever its reason).
 pub fn is_legal_step(from: &ActorState, to: &ActorState) -> bool {
-    use ActorState::*;
-    matches!(
-        (from, to),
-        (Creating | Terminated | Failed(_), Starting)
-            | (Starting, Ready | Stopping | Failed(_))
-            | (Ready, Stopping)
-            | (Creating | Failed(_), Terminated)
-            | (Stopping, Terminated)
-    )
+    [false, true].into_iter().any(|pending| {
+        every_transition().iter().any(|t| {
+            next(from, pending, t).is_some_and(|(s, _)| s != *from && s.name() == to.name())
+        })
+    })
 }
 
 #[derive(Debug)]
@@ -211,14 +240,7 @@ mod tests {
     }
 
     fn transitions() -> Vec<Transition> {
-        vec![
-            Transition::BeginStart,
-            Transition::StartSucceeded,
-            Transition::StartFailed("boom".into()),
-            Transition::BeginStop,
-            Transition::StopFinished,
-            Transition::RequestStop,
-        ]
+        every_transition().to_vec()
     }
 
     #[test]
@@ -261,14 +283,48 @@ mod tests {
     }
 
     #[test]
-    fn a_stop_request_is_only_taken_while_starting() {
-        for s in [Creating, Ready, Stopping, Terminated, Failed("x".into())] {
-            assert_eq!(next(&s, false, &Transition::RequestStop), None, "{s}");
+    fn a_stop_request_is_refused_only_in_ready() {
+        for s in [Creating, Terminated, Failed("x".into())] {
+            assert_eq!(
+                next(&s, false, &Transition::RequestStop),
+                Some((Terminated, false)),
+                "{s}"
+            );
         }
         assert_eq!(
             next(&Starting, false, &Transition::RequestStop),
             Some((Starting, true))
         );
+        assert_eq!(
+            next(&Stopping, false, &Transition::RequestStop),
+            Some((Stopping, false))
+        );
+        assert_eq!(next(&Ready, false, &Transition::RequestStop), None);
+    }
+
+    #[test]
+    fn an_abandoned_start_fails_and_an_abandoned_stop_terminates() {
+        let gone = Transition::Abandon("dropped".into());
+        assert_eq!(
+            next(&Starting, true, &gone),
+            Some((Failed("dropped".into()), false))
+        );
+        assert_eq!(next(&Stopping, false, &gone), Some((Terminated, false)));
+        for s in [Creating, Ready, Terminated, Failed("x".into())] {
+            assert_eq!(next(&s, false, &gone), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn only_a_ready_actor_can_crash() {
+        let crash = Transition::Crashed("trap".into());
+        assert_eq!(
+            next(&Ready, false, &crash),
+            Some((Failed("trap".into()), false))
+        );
+        for s in [Creating, Starting, Stopping, Terminated, Failed("x".into())] {
+            assert_eq!(next(&s, false, &crash), None, "{s}");
+        }
     }
 
     #[test]
@@ -308,7 +364,11 @@ mod tests {
         }
         assert!(seen >= 10);
         // Steps no transition makes.
+        assert!(is_legal_step(&Ready, &Failed("any reason".into())));
+        assert!(is_legal_step(&Failed("a".into()), &Starting));
         for (a, b) in [
+            (Failed("a".into()), Failed("b".into())),
+            (Terminated, Terminated),
             (Ready, Starting),
             (Stopping, Ready),
             (Terminated, Ready),

@@ -251,7 +251,7 @@ impl LimitsDoc {
             imports: manifest
                 .permissions()
                 .imports()
-                .map(str::to_string)
+                .map(|(m, n)| format!("{m}::{n}"))
                 .collect(),
         }
     }
@@ -340,13 +340,14 @@ pub fn load_manifest(
             require_file(path, "manifest")?;
             ComponentManifest::from_file(path).map_err(|e| BadInput::from_error(&e))
         }
-        None => Ok(ComponentManifest::new(
+        None => ComponentManifest::new(
             module
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .filter(|s| !s.trim().is_empty())
                 .unwrap_or_else(|| "component".into()),
-        )),
+        )
+        .map_err(|e| BadInput::from_error(&e)),
     }
 }
 
@@ -450,7 +451,11 @@ pub fn describe_limits(manifest: &ComponentManifest) -> String {
         Some(f) => format!("fuel {f}/call"),
         None => "no fuel cap".into(),
     };
-    let imports: Vec<&str> = manifest.permissions().imports().collect();
+    let imports: Vec<String> = manifest
+        .permissions()
+        .imports()
+        .map(|(m, n)| format!("{m}::{n}"))
+        .collect();
     format!(
         "memory {}, tables {} elements, {fuel}, {}/call, imports [{}]",
         human_bytes(l.max_memory_bytes),

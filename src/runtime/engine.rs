@@ -363,7 +363,7 @@ mod tests {
         ComponentActor::new(
             runtime,
             ComponentSource::from_wat(GUEST),
-            ComponentManifest::new(name),
+            ComponentManifest::new(name).expect("manifest"),
         )
     }
 
@@ -419,7 +419,7 @@ mod tests {
     #[test]
     fn the_cache_finds_modules_by_content_not_by_allocation() {
         let runtime = Runtime::new(RuntimeConfig::default()).expect("runtime");
-        let manifest = ComponentManifest::new("cache");
+        let manifest = ComponentManifest::new("cache").expect("manifest");
         let bytes: Arc<[u8]> = wat::parse_str(GUEST).expect("wat").into();
         let copy: Arc<[u8]> = bytes.to_vec().into();
         let first = runtime.prepare(&bytes, &manifest).expect("prepare");

@@ -23,7 +23,9 @@ use crate::runtime::ticker::Wake;
 pub(crate) struct StoreData {
     component: Arc<str>,
     limiter: Limiter,
-    deadline: Instant,
+    /// When the guest call in progress must stop; `None`: no deadline (a
+    /// timeout too large for the clock was asked for).
+    deadline: Option<Instant>,
     logs: u64,
 }
 
@@ -255,12 +257,9 @@ impl WasmInstance {
         // Each store checks its own deadline on every epoch tick: yield to
         // the async executor while there is time left, trap once it is past.
         // The shared epoch is never bumped to stop one actor.
-        store.epoch_deadline_callback(|ctx| {
-            if Instant::now() < ctx.data().deadline {
-                Ok(UpdateDeadline::Yield(1))
-            } else {
-                Ok(UpdateDeadline::Interrupt)
-            }
+        store.epoch_deadline_callback(|ctx| match ctx.data().deadline {
+            Some(deadline) if Instant::now() >= deadline => Ok(UpdateDeadline::Interrupt),
+            _ => Ok(UpdateDeadline::Yield(1)),
         });
         let mut this = Self {
             store,
@@ -341,7 +340,10 @@ impl WasmInstance {
         }
     }
 
-    /// Runs one guest call under a fresh deadline and fuel budget.
+    /// Runs one guest call under a fresh deadline and fuel budget. Unless
+    /// it returns `Ok`, the instance is half-run (the guest was cut off
+    /// mid-way, or this future was dropped): callers must discard it, and
+    /// the actor does (`CallGuard` in `actor::component_actor`).
     async fn call<R: WasmResults + Sync>(
         &mut self,
         phase: Phase,
@@ -398,11 +400,10 @@ impl WasmInstance {
     }
 }
 
-/// `timeout` from now (an hour from now if that overflows).
-fn deadline_after(timeout: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(timeout)
-        .unwrap_or(now + Duration::from_secs(3600))
+/// `timeout` from now; `None` (no deadline) when that is past what the
+/// clock can represent, as for `Duration::MAX`. Never clamped.
+fn deadline_after(timeout: Duration) -> Option<Instant> {
+    Instant::now().checked_add(timeout)
 }
 
 /// Whether instantiation failed because a pool (instances, memories,
