@@ -157,7 +157,9 @@ fn the_handle_reads_state_from_another_thread_while_start_runs() {
         .enable_all()
         .build()
         .unwrap();
-    let err = tokio.block_on(a.start()).unwrap_err();
+    let err = tokio
+        .block_on(bounded("spinning start", a.start()))
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Deadline);
     std::thread::sleep(Duration::from_millis(5));
     stop_tx.send(()).unwrap();
@@ -422,7 +424,7 @@ async fn one_actors_deadline_never_interrupts_another() {
     // Long enough to be running when the spinner's deadline passes.
     let mut b = actor(&rt, &counting_start(400_000_000), worker);
     let started = Instant::now();
-    let (ra, rb) = tokio::join!(a.start(), b.start());
+    let (ra, rb) = bounded("two starts", async { tokio::join!(a.start(), b.start()) }).await;
     assert_eq!(ra.unwrap_err().kind(), ErrorKind::Deadline);
     rb.unwrap();
     assert!(
@@ -767,7 +769,9 @@ fn a_stop_requested_from_another_thread_during_start_is_taken_when_it_completes(
         .enable_all()
         .build()
         .unwrap();
-    let err = tokio.block_on(a.start()).unwrap_err();
+    let err = tokio
+        .block_on(bounded("cancelled start", a.start()))
+        .unwrap_err();
     let handle = requester.join().unwrap();
     assert_eq!(err.kind(), ErrorKind::Cancelled, "{err}");
     assert_eq!(a.state(), ActorState::Terminated);
