@@ -158,3 +158,23 @@ fn malformed_headers_are_errors_naming_the_file() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The README's error-kind table lists every kind the code has, once, so
+/// the documented list cannot drift from `ErrorKind::ALL`.
+#[test]
+fn the_readme_lists_every_error_kind() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let table = readme
+        .split("### Error kinds")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("an `### Error kinds` section");
+    let listed: Vec<&str> = table
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .collect();
+    let all: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
+    assert_eq!(listed, all, "README error kinds, in declaration order");
+}
