@@ -249,9 +249,7 @@ impl ActorHandle {
                     ),
                 )
             })?;
-        if applied.from == ActorState::Starting {
-            tracing::info!(component = %self.shared.id, "stop requested while starting");
-        }
+        tracing::info!(component = %self.shared.id, state = %applied.from, "stop requested");
         Ok(())
     }
 }
@@ -592,6 +590,41 @@ impl Child for ComponentActor {
                 guard.crash(reason.clone());
                 ChildHealth::Failed(reason)
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cleanup_outcome_names_are_the_variant_names() {
+        for (outcome, name) in [
+            (CleanupOutcome::Completed, "Completed"),
+            (CleanupOutcome::NotExported, "NotExported"),
+            (CleanupOutcome::TimedOut, "TimedOut"),
+            (CleanupOutcome::Trapped("x".into()), "Trapped"),
+            (CleanupOutcome::Poisoned("x".into()), "Poisoned"),
+        ] {
+            assert_eq!(outcome.name(), name);
+            assert!(format!("{outcome:?}").starts_with(name));
+        }
+    }
+
+    #[test]
+    fn the_actor_and_its_handle_name_the_component_and_show_the_state() {
+        let runtime = Runtime::new(crate::RuntimeConfig::default()).unwrap();
+        let actor = ComponentActor::new(
+            &runtime,
+            ComponentSource::from_wat("(module)"),
+            ComponentManifest::new("named").unwrap(),
+        );
+        assert_eq!(actor.component(), "named");
+        assert_eq!(actor.handle().component(), "named");
+        for shown in [format!("{actor:?}"), format!("{:?}", actor.handle())] {
+            assert!(shown.contains("\"named\""), "{shown}");
+            assert!(shown.contains("Creating"), "{shown}");
         }
     }
 }
