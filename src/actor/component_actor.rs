@@ -412,11 +412,6 @@ impl<'a> Unfinished<'a> {
         }
     }
 
-    /// The operation ended with a transition already applied.
-    fn disarm(mut self) {
-        self.reason = None;
-    }
-
     /// Ends the operation with `t` and disarms.
     fn finish(mut self, t: Transition) -> Result<Applied, Refused> {
         self.reason = None;
@@ -511,7 +506,8 @@ impl Child for ComponentActor {
                 ..
             }) => {
                 *slot = Some(instance);
-                guard.disarm();
+                // Dropping the guard now is harmless: the table refuses
+                // Abandon in Ready.
                 Ok(())
             }
             // A stop was requested while starting: honour it now. The guard
