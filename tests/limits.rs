@@ -20,6 +20,8 @@ mod engine_properties;
 
 const PAGE: u64 = 65536;
 
+// Assignments rather than a struct literal: ResourceLimits may gain fields.
+#[allow(clippy::field_reassign_with_default)]
 fn limits(memory_pages: u64, table_elements: u64, fuel: Option<u64>) -> ResourceLimits {
     let mut limits = ResourceLimits::default();
     limits.max_memory_bytes = memory_pages * PAGE;
