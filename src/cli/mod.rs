@@ -361,8 +361,8 @@ pub fn runtime() -> Result<Runtime, BadInput> {
     runtime_with(Allocation::OnDemand)
 }
 
-/// [`runtime`] with the given allocation strategy (pooling falls back to
-/// on-demand when the pool cannot be reserved; `Runtime::allocation` tells).
+/// [`runtime`] with the given allocation strategy (a pool that cannot be
+/// reserved is an error: no fallback is asked for).
 ///
 /// # Errors
 ///

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use component_actor::{
     ActorState, Allocation, Child, ComponentActor, ComponentError, ComponentSource, ErrorKind,
+    Runtime, RuntimeConfig,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -95,7 +96,7 @@ struct SoakDoc {
     cycles: u64,
     concurrency: u64,
     /// `on-demand` or `pooling`: what the runtime used (a pool that could
-    /// not be reserved falls back to on-demand).
+    /// not be reserved falls back to on-demand: the soak asks for that).
     allocation: &'static str,
     warmup_cycles: u64,
     /// The warm-up start failure; everything below is null when set.
@@ -236,7 +237,7 @@ pub fn main(args: Args, json: bool) -> Result<Exit, BadInput> {
     super::require_file(&args.file, "module")?;
     let manifest = super::load_manifest(&args.file, args.manifest.as_deref())?;
     let workers = args.concurrency.clamp(1, MAX_CONCURRENCY);
-    let runtime = super::runtime_with(if args.pooling {
+    let allocation = if args.pooling {
         Allocation::Pooling {
             // `workers` is at most MAX_CONCURRENCY.
             slots: u32::try_from(workers).unwrap_or(u32::MAX),
@@ -244,6 +245,18 @@ pub fn main(args: Args, json: bool) -> Result<Exit, BadInput> {
         }
     } else {
         Allocation::OnDemand
+    };
+    // The soak measures whichever allocation it gets and reports which one
+    // ran (`allocation`), so it asks for the fallback explicitly: a pool
+    // that cannot be reserved runs on-demand instead of failing the soak.
+    let runtime = Runtime::new(RuntimeConfig {
+        allocation,
+        pooling_fallback: true,
+        ..RuntimeConfig::default()
+    })
+    .map_err(|e| BadInput {
+        kind: e.kind().to_string(),
+        message: format!("cannot set up the WebAssembly runtime: {}", e.message()),
     })?;
     let rt = if workers == 1 {
         super::tokio_current_thread()?

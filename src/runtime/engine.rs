@@ -5,7 +5,10 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, Module, PoolingAllocationConfig};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, Module, OperatorCost, PoolingAllocationConfig,
+    WasmFeatures,
+};
 
 use crate::error::{ComponentError, ErrorKind};
 use crate::manifest::{ComponentManifest, PermissionManifest};
@@ -42,15 +45,23 @@ pub struct RuntimeConfig {
     pub epoch_tick: Duration,
     /// How many distinct modules the compile cache keeps (oldest evicted first).
     pub module_cache_capacity: usize,
+    /// With [`Allocation::Pooling`]: use on-demand allocation instead when
+    /// the pool cannot be set up (no slots, or a reservation the host
+    /// refuses), rather than failing [`Runtime::new`]. Off by default: a
+    /// configuration asked for either works or fails.
+    /// [`Runtime::allocation`] tells which allocation is in use.
+    pub pooling_fallback: bool,
 }
 
 impl Default for RuntimeConfig {
-    /// On-demand allocation, a 1 ms tick, 64 cached modules.
+    /// On-demand allocation, a 1 ms tick, 64 cached modules, no pooling
+    /// fallback.
     fn default() -> Self {
         Self {
             allocation: Allocation::OnDemand,
             epoch_tick: Duration::from_millis(1),
             module_cache_capacity: 64,
+            pooling_fallback: false,
         }
     }
 }
@@ -80,26 +91,33 @@ impl std::fmt::Debug for Runtime {
 }
 
 impl Runtime {
-    /// Builds the engine for untrusted code (fuel and epoch interruption on,
-    /// threads and shared memory off) and starts its epoch ticker.
+    /// Builds the engine for untrusted code and starts its epoch ticker.
+    /// Fuel and epoch interruption are on, and every WebAssembly proposal
+    /// is set explicitly (one table in `src/runtime/engine.rs` says which
+    /// and why): threads, shared memory, custom page sizes and the
+    /// component model are refused at compile time whatever wasmtime's
+    /// cargo features are.
     ///
-    /// With [`Allocation::Pooling`], if the pool cannot be reserved (for
-    /// example the address space is too small), falls back to on-demand
-    /// allocation with a warning; [`allocation`](Self::allocation) tells
+    /// With [`Allocation::Pooling`], a pool of no slots, or one whose
+    /// reservation wasmtime or the host refuses (a million slots, a 64 GiB
+    /// slot), fails, unless [`RuntimeConfig::pooling_fallback`] asks for
+    /// on-demand allocation instead; [`allocation`](Self::allocation) tells
     /// which is in use.
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Compile`] if wasmtime rejects the configuration.
+    /// [`ErrorKind::Config`], in one line, if the pool cannot be set up (and
+    /// no fallback was asked for) or wasmtime rejects the configuration.
     pub fn new(config: RuntimeConfig) -> Result<Self, ComponentError> {
         let (engine, allocation) = match config.allocation {
             Allocation::OnDemand => (engine(Allocation::OnDemand)?, Allocation::OnDemand),
             pooling @ Allocation::Pooling { .. } => match engine(pooling) {
                 Ok(e) => (e, pooling),
-                Err(err) => {
-                    tracing::warn!(error = %err, "pooling allocator unavailable; using on-demand allocation");
+                Err(err) if config.pooling_fallback => {
+                    tracing::warn!(error = %err, "pooling allocator unavailable; using on-demand allocation as asked");
                     (engine(Allocation::OnDemand)?, Allocation::OnDemand)
                 }
+                Err(err) => return Err(err),
             },
         };
         let wake = Arc::new(Wake::new());
@@ -123,7 +141,8 @@ impl Runtime {
         })
     }
 
-    /// The allocation strategy in use (on-demand after a pooling fallback).
+    /// The allocation strategy in use (on-demand after a pooling fallback
+    /// that [`RuntimeConfig::pooling_fallback`] asked for).
     pub fn allocation(&self) -> Allocation {
         self.inner.allocation
     }
@@ -213,17 +232,69 @@ impl Runtime {
     }
 }
 
+/// The WebAssembly proposals the engine accepts: every proposal wasmtime 48's
+/// `Config` knows is set here, on or off, whatever wasmtime's cargo features
+/// and defaults are (a build that unifies wasmtime's default features on,
+/// `threads` and `component-model` among them, gets exactly this set too;
+/// `tests/downstream` proves it).
+///
+/// | proposal | accepted | why |
+/// |---|---|---|
+/// | mutable globals, sign extension, non-trapping float-to-int, multi-value, bulk memory, reference types, SIMD (WebAssembly 1.0 and 2.0) | yes | every current toolchain emits them; refusing them buys no safety |
+/// | extended constant expressions, tail calls | yes | WebAssembly 3.0; no resource a limit must see |
+/// | multi-memory, memory64 | yes | WebAssembly 3.0; every memory, 32- or 64-bit, grows through the store's limiter and counts against `max_memory_bytes` (`tests/limits.rs`) |
+/// | relaxed SIMD | yes, deterministic | WebAssembly 3.0; `relaxed_simd_deterministic` makes a module compute the same on every host |
+/// | floats, GC types (wasmparser switches, not proposals) | yes | without them any `f32` and every `externref` would be refused |
+/// | typed function references, GC, exceptions | yes | WebAssembly 3.0, in wasmtime's defaults (this crate builds wasmtime with `gc`); the GC heap grows through the same limiter |
+/// | threads (shared memory, atomics), shared-everything threads | no | a shared memory outlives its store and its growth is not reported to the store's limiter; actors share nothing |
+/// | custom page sizes | no | not yet standard and off in wasmtime by default; its 1-byte pages add growth that wasmtime fails without asking the limiter |
+/// | wide arithmetic, stack switching | no | not yet standard, off in wasmtime by default (stack switching is experimental and x86-64 only) |
+/// | legacy exceptions | no | the pre-standard encoding; `exceptions` covers the standard one |
+/// | memory control, custom descriptors, compact imports | no | not implemented by wasmtime 48 |
+/// | component model, with every `cm_*` extension | no | component-actor runs core modules |
+///
+/// Branch hinting is not a validation feature (wasmtime reads hints as
+/// advice only) and stays at wasmtime's default.
+pub(crate) const PROPOSALS: WasmFeatures = WasmFeatures::MUTABLE_GLOBAL
+    .union(WasmFeatures::SIGN_EXTENSION)
+    .union(WasmFeatures::SATURATING_FLOAT_TO_INT)
+    .union(WasmFeatures::MULTI_VALUE)
+    .union(WasmFeatures::BULK_MEMORY)
+    .union(WasmFeatures::REFERENCE_TYPES)
+    .union(WasmFeatures::SIMD)
+    .union(WasmFeatures::FLOATS)
+    .union(WasmFeatures::EXTENDED_CONST)
+    .union(WasmFeatures::TAIL_CALL)
+    .union(WasmFeatures::MULTI_MEMORY)
+    .union(WasmFeatures::MEMORY64)
+    .union(WasmFeatures::RELAXED_SIMD)
+    .union(WasmFeatures::FUNCTION_REFERENCES)
+    .union(WasmFeatures::GC)
+    .union(WasmFeatures::GC_TYPES)
+    .union(WasmFeatures::EXCEPTIONS);
+
 fn engine(allocation: Allocation) -> Result<Engine, ComponentError> {
     let mut config = Config::new();
+    // Every proposal, on or off, from the one table above: nothing is left
+    // to wasmtime's defaults or to which of its cargo features are on.
+    config.wasm_features(WasmFeatures::all(), false);
+    config.wasm_features(PROPOSALS, true);
+    config.relaxed_simd_deterministic(true);
     config.consume_fuel(true);
+    config.operator_cost(operator_cost());
     config.epoch_interruption(true);
-    // Threads and shared memory stay off: wasmtime is built without its
-    // `threads` feature, so the validator rejects shared memories.
     if let Allocation::Pooling {
         slots,
         max_memory_per_slot,
     } = allocation
     {
+        if slots == 0 {
+            return Err(ComponentError::new(
+                "<runtime>",
+                ErrorKind::Config,
+                "a pool of 0 slots cannot hold any instance",
+            ));
+        }
         let mut pool = PoolingAllocationConfig::default();
         pool.total_core_instances(slots)
             .total_memories(slots)
@@ -235,11 +306,36 @@ fn engine(allocation: Allocation) -> Result<Engine, ComponentError> {
     Engine::new(&config).map_err(|e| {
         ComponentError::new(
             "<runtime>",
-            ErrorKind::Compile,
-            format!("engine configuration rejected: {}", one_line(&e)),
+            ErrorKind::Config,
+            match allocation {
+                Allocation::OnDemand => {
+                    format!("engine configuration rejected: {}", one_line(&e))
+                }
+                Allocation::Pooling {
+                    slots,
+                    max_memory_per_slot,
+                } => format!(
+                    "cannot reserve a pool of {slots} slots of {max_memory_per_slot} bytes: {}",
+                    one_line(&e)
+                ),
+            },
         )
         .with_source(e)
     })
+}
+
+/// Wasmtime's fuel costs, but for `table.grow`: wasmtime charges it one
+/// unit per *requested* element before the limiter is asked, so a guest
+/// asking for 2^64 - 1 elements paid `i64::MAX` fuel for a growth that is
+/// refused, and three such requests exhausted even the "no cap" budget of
+/// `u64::MAX` (issue 9, defect 9). Here a `table.grow` pays its flat cost
+/// only. Nothing unbounded gets cheaper: a refused growth does no work, and
+/// the elements a store's successful growths fill add up to at most
+/// `max_table_elements` over its whole life, as tables never shrink.
+fn operator_cost() -> OperatorCost {
+    let mut cost = OperatorCost::new();
+    cost.variable.table_grow_per_element = 0;
+    cost
 }
 
 /// Compiled modules keyed by their exact bytes (never by a hash alone: two
@@ -404,16 +500,45 @@ mod tests {
         });
     }
 
+    fn pooling(slots: u32, max_memory_per_slot: u64, fallback: bool) -> RuntimeConfig {
+        RuntimeConfig {
+            allocation: Allocation::Pooling {
+                slots,
+                max_memory_per_slot,
+            },
+            pooling_fallback: fallback,
+            ..RuntimeConfig::default()
+        }
+    }
+
+    /// No slots; a million slots (each with its own multi-GiB reservation:
+    /// more address space than any 64-bit host has); a 64 GiB slot.
+    const IMPOSSIBLE_POOLS: [(u32, u64); 3] = [(0, 1 << 20), (1_000_000, 1 << 20), (4, 64 << 30)];
+
     #[test]
-    fn a_pool_that_cannot_be_reserved_falls_back_to_on_demand() {
-        // A million slots of 4 GiB reservations each: petabytes of address
-        // space, more than any 64-bit host offers.
-        for runtime in [pooled(1_000_000, 1 << 20), pooled(4, 8 << 30)] {
+    fn a_pool_that_cannot_be_set_up_fails_with_a_one_line_config_error() {
+        for (slots, per_slot) in IMPOSSIBLE_POOLS {
+            let err = Runtime::new(pooling(slots, per_slot, false))
+                .expect_err("an impossible pool must not become on-demand allocation");
+            assert_eq!(err.kind(), ErrorKind::Config, "{slots} x {per_slot}: {err}");
+            let text = err.to_string();
+            assert!(!text.contains('\n'), "{text}");
+            assert!(text.contains(&format!("{slots} slots")), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_pool_that_cannot_be_set_up_falls_back_to_on_demand_only_when_asked() {
+        for (slots, per_slot) in IMPOSSIBLE_POOLS {
+            let runtime = Runtime::new(pooling(slots, per_slot, true)).expect("fallback");
             assert_eq!(runtime.allocation(), Allocation::OnDemand);
             let mut a = actor(&runtime, "fallback");
             block_on(a.start()).expect("on-demand start");
             assert_eq!(a.state(), ActorState::Ready);
         }
+        // A pool that can be set up is used, fallback or not.
+        let runtime = Runtime::new(pooling(2, 1 << 20, true)).expect("pool");
+        assert!(matches!(runtime.allocation(), Allocation::Pooling { .. }));
     }
 
     #[test]
