@@ -161,7 +161,7 @@ fn every_transition() -> [Transition; 8] {
 }
 
 /// Whether `to` can directly follow `from` by some transition: what an
-/// observer may see between two reads. Read off [`next`], the one table
+/// observer may see between two reads. Read off `next`, the one table
 /// of transitions (a `Failed` state matches whatever its reason).
 pub fn is_legal_step(from: &ActorState, to: &ActorState) -> bool {
     [false, true].into_iter().any(|pending| {
