@@ -33,10 +33,10 @@ use crate::error::{ComponentError, ErrorKind};
 use crate::manifest::ComponentManifest;
 use crate::runtime::engine::Runtime;
 use crate::runtime::host::HOST_FUNCTIONS;
-use crate::runtime::instance::{
+use crate::runtime::loader::ComponentSource;
+use crate::runtime::prepare::{
     LIFECYCLE_EXPORTS, Prepared, check_export, denied_imports, describe, expected_signature,
 };
-use crate::runtime::loader::ComponentSource;
 
 /// What [`preflight`] found.
 #[derive(Debug)]
