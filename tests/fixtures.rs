@@ -72,13 +72,6 @@ fn the_suite_covers_every_required_behaviour() {
         ) {
             continue; // not properties of a module
         }
-        // Not raised by any code path yet (issue 9, defects 10 and 11).
-        if matches!(
-            kind,
-            ErrorKind::ModuleTooLarge | ErrorKind::UnsupportedImport
-        ) {
-            continue;
-        }
         assert!(
             fixtures.iter().any(|f| f.expect.start == Err(kind)),
             "no fixture expects {kind}"

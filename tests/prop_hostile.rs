@@ -44,6 +44,7 @@ fn tight() -> ComponentManifest {
             max_table_elements: 1_000,
             max_fuel: Some(100_000),
             max_call_duration: Duration::from_millis(5),
+            ..ResourceLimits::default()
         })
         .allow_import("host", "log")
         .build()

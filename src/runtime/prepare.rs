@@ -1,14 +1,18 @@
-//! Module preparation: bytes -> compiled module (cached) -> checked
-//! against a manifest -> pre-linked. Everything here runs before any guest
-//! code does.
+//! Module preparation: bytes -> size checked -> header and imports read
+//! with wasmparser and checked against the manifest (before compiling) ->
+//! compiled module (cached) -> exports checked -> pre-linked. Everything
+//! here runs before any guest code does, and [`crate::check`] reads the
+//! same findings.
 
 use std::collections::{HashMap, VecDeque};
+use std::fmt;
 use std::sync::Arc;
 
+use wasmtime::wasmparser;
 use wasmtime::{Engine, ExternType, InstancePre, Module, ModuleExport, ValType};
 
 use crate::error::{ComponentError, ErrorKind};
-use crate::manifest::{ComponentManifest, PermissionManifest};
+use crate::manifest::{ComponentManifest, PermissionManifest, import_label};
 use crate::runtime::engine::{Allocation, Runtime};
 use crate::runtime::host;
 use crate::runtime::instance::{StoreData, one_line};
@@ -65,13 +69,16 @@ impl Prepared {
 /// they are checked (shared with [`crate::check`]).
 pub(crate) const LIFECYCLE_EXPORTS: [(&str, &[ValType]); 3] = [START, CLEANUP, HEALTH];
 
-/// Every import of `module` that `permissions` does not allow, as
-/// `module::name`, in import order.
-pub(crate) fn denied_imports(module: &Module, permissions: &PermissionManifest) -> Vec<String> {
+/// Every import of `module` that `permissions` does not allow, as exact
+/// `(module, name)` pairs, in import order.
+pub(crate) fn denied_imports(
+    module: &Module,
+    permissions: &PermissionManifest,
+) -> Vec<(String, String)> {
     module
         .imports()
         .filter(|i| !permissions.allows(i.module(), i.name()))
-        .map(|i| format!("{}::{}", i.module(), i.name()))
+        .map(|i| (i.module().to_string(), i.name().to_string()))
         .collect()
 }
 
@@ -125,18 +132,29 @@ fn types(tys: impl Iterator<Item = ValType>) -> String {
 }
 
 impl Runtime {
-    /// Compiles `bytes` (once per distinct content), checks it against
-    /// `manifest` and pre-links it (once per content and permission set).
+    /// Checks `bytes` against `manifest` and pre-links them, in the order
+    /// [`crate::check`] reports problems: the size cap, the header (a
+    /// component is refused), then the imports read with wasmparser
+    /// (denied, unsupported, mistyped: all refused *before* compiling),
+    /// then compiling (once per distinct content, cached), the lifecycle
+    /// exports' types and linking (once per content and permission set).
     pub(crate) fn prepare(
         &self,
         bytes: &Arc<[u8]>,
         manifest: &ComponentManifest,
     ) -> Result<Arc<Prepared>, ComponentError> {
+        check_size(bytes, manifest)?;
         let cached = self.lock_cache().lookup(bytes, manifest.permissions());
         let module = match cached {
             Lookup::Prepared(p) => return Ok(p),
-            Lookup::Module(m) => m,
-            Lookup::Miss => self.compile_uncached(bytes, manifest.name())?,
+            Lookup::Module(m) => {
+                screen(bytes, manifest)?;
+                m
+            }
+            Lookup::Miss => {
+                screen(bytes, manifest)?;
+                self.compile_uncached(bytes, manifest.name())?
+            }
         };
         let mut prepared = Prepared::new(self.engine(), &module, manifest)?;
         if let Allocation::Pooling { slots, .. } = self.allocation() {
@@ -146,26 +164,6 @@ impl Runtime {
         self.lock_cache()
             .insert_prepared(bytes, manifest.permissions(), prepared.clone());
         Ok(prepared)
-    }
-}
-
-impl Runtime {
-    /// The compiled module for `bytes`: from the cache, or compiled (and
-    /// cached) now. Nothing is checked against a manifest.
-    pub(crate) fn compile(
-        &self,
-        bytes: &Arc<[u8]>,
-        component: &str,
-    ) -> Result<Module, ComponentError> {
-        let cached = self
-            .lock_cache()
-            .modules
-            .get(&bytes[..])
-            .map(|e| e.module.clone());
-        match cached {
-            Some(module) => Ok(module),
-            None => self.compile_uncached(bytes, component),
-        }
     }
 
     fn compile_uncached(
@@ -185,6 +183,433 @@ impl Runtime {
         self.lock_cache().insert_module(bytes, module.clone());
         Ok(module)
     }
+}
+
+/// The one line a WebAssembly component is refused with.
+pub(crate) const COMPONENT_REFUSED: &str =
+    "this is a WebAssembly component; component-actor runs core modules";
+
+/// [`ErrorKind::ModuleTooLarge`] past the manifest's `max_module_bytes`.
+pub(crate) fn check_size(bytes: &[u8], manifest: &ComponentManifest) -> Result<(), ComponentError> {
+    let cap = manifest.limits().max_module_bytes;
+    if bytes.len() as u64 > cap {
+        return Err(ComponentError::new(
+            manifest.name(),
+            ErrorKind::ModuleTooLarge,
+            format!(
+                "the module is {} bytes, over max_module_bytes = {cap}; it was not compiled",
+                bytes.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A component is refused from its header ([`ErrorKind::Compile`], one
+/// line), before wasmtime's validator suggests enabling a feature.
+pub(crate) fn check_header(bytes: &[u8], component: &str) -> Result<(), ComponentError> {
+    if wasmparser::Parser::is_component(bytes) {
+        return Err(ComponentError::new(
+            component,
+            ErrorKind::Compile,
+            COMPONENT_REFUSED,
+        ));
+    }
+    Ok(())
+}
+
+/// Everything `start` refuses before compiling: the header, then the
+/// first import problem. Sections that do not parse are left to the
+/// compiler to report.
+fn screen(bytes: &[u8], manifest: &ComponentManifest) -> Result<(), ComponentError> {
+    check_header(bytes, manifest.name())?;
+    if let Some(inspection) = Inspection::of(bytes)
+        && let Some(p) = problems(&inspection, manifest)
+            .into_iter()
+            .find(|p| p.stage == Stage::BeforeCompile)
+    {
+        return Err(p.error);
+    }
+    Ok(())
+}
+
+// ------------------------------------------------- reading a module without compiling it
+
+/// The host functions' signatures, as `(module, name, params, results)`:
+/// what an import of a provided name must declare. A test checks that it
+/// names exactly [`host::HOST_FUNCTIONS`] and that each signature links.
+pub(crate) const HOST_SIGNATURES: &[(
+    &str,
+    &str,
+    &[wasmparser::ValType],
+    &[wasmparser::ValType],
+)] = &[(
+    "host",
+    "log",
+    &[wasmparser::ValType::I32, wasmparser::ValType::I32],
+    &[],
+)];
+
+/// A function type, as parameter and result lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Signature {
+    params: Vec<wasmparser::ValType>,
+    results: Vec<wasmparser::ValType>,
+}
+
+impl fmt::Display for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |tys: &[wasmparser::ValType]| {
+            tys.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        write!(f, "[{}] -> [{}]", list(&self.params), list(&self.results))
+    }
+}
+
+/// What an import or export is, read from the module's sections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Item {
+    /// A function; `None` when its type index names no function type.
+    Func(Option<Signature>),
+    /// A memory.
+    Memory,
+    /// A table.
+    Table,
+    /// A global.
+    Global,
+    /// A tag.
+    Tag,
+}
+
+impl Item {
+    /// As the check report writes it: `func [i32 i32] -> []`, `memory`, ...
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Item::Func(Some(sig)) => format!("func {sig}"),
+            Item::Func(None) => "func".to_string(),
+            Item::Memory => "memory".to_string(),
+            Item::Table => "table".to_string(),
+            Item::Global => "global".to_string(),
+            Item::Tag => "tag".to_string(),
+        }
+    }
+}
+
+/// One import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ImportDecl {
+    pub(crate) module: String,
+    pub(crate) name: String,
+    pub(crate) item: Item,
+}
+
+/// A module's declarations, read with wasmparser from the sections before
+/// its code: a few microseconds, and no compiling.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Inspection {
+    /// Every import, in order.
+    pub(crate) imports: Vec<ImportDecl>,
+    /// The lifecycle exports present, by name.
+    pub(crate) exports: Vec<(String, Item)>,
+    /// The initial size in bytes of each memory the module defines.
+    pub(crate) memories: Vec<u64>,
+    /// The initial size in elements of each table the module defines.
+    pub(crate) tables: Vec<u64>,
+}
+
+impl Inspection {
+    /// Reads the sections before the code section; `None` when they do not
+    /// parse (compiling then says what is wrong).
+    pub(crate) fn of(bytes: &[u8]) -> Option<Self> {
+        use wasmparser::{CompositeInnerType, ExternalKind, Parser, Payload, TypeRef};
+        let mut types: Vec<Option<Signature>> = Vec::new();
+        // The type index of every function, imported ones first.
+        let mut funcs: Vec<u32> = Vec::new();
+        let mut exports = Vec::new();
+        let mut this = Self::default();
+        let sig = |types: &[Option<Signature>], i: u32| types.get(i as usize).cloned().flatten();
+        for payload in Parser::new(0).parse_all(bytes) {
+            match payload.ok()? {
+                Payload::TypeSection(s) => {
+                    for group in s {
+                        for sub in group.ok()?.into_types() {
+                            types.push(match &sub.composite_type.inner {
+                                CompositeInnerType::Func(f) => Some(Signature {
+                                    params: f.params().to_vec(),
+                                    results: f.results().to_vec(),
+                                }),
+                                _ => None,
+                            });
+                        }
+                    }
+                }
+                Payload::ImportSection(s) => {
+                    for import in s.into_imports() {
+                        let i = import.ok()?;
+                        let item = match i.ty {
+                            TypeRef::Func(t) | TypeRef::FuncExact(t) => {
+                                funcs.push(t);
+                                Item::Func(sig(&types, t))
+                            }
+                            TypeRef::Memory(_) => Item::Memory,
+                            TypeRef::Table(_) => Item::Table,
+                            TypeRef::Global(_) => Item::Global,
+                            TypeRef::Tag(_) => Item::Tag,
+                        };
+                        this.imports.push(ImportDecl {
+                            module: i.module.to_string(),
+                            name: i.name.to_string(),
+                            item,
+                        });
+                    }
+                }
+                Payload::FunctionSection(s) => {
+                    for t in s {
+                        funcs.push(t.ok()?);
+                    }
+                }
+                Payload::MemorySection(s) => {
+                    for m in s {
+                        let m = m.ok()?;
+                        let page = 1u64.checked_shl(m.page_size_log2()).unwrap_or(u64::MAX);
+                        this.memories.push(m.initial.saturating_mul(page));
+                    }
+                }
+                Payload::TableSection(s) => {
+                    for t in s {
+                        this.tables.push(t.ok()?.ty.initial);
+                    }
+                }
+                Payload::ExportSection(s) => {
+                    for e in s {
+                        let e = e.ok()?;
+                        if LIFECYCLE_EXPORTS.iter().any(|(n, _)| *n == e.name) {
+                            exports.push((e.name.to_string(), e.kind, e.index));
+                        }
+                    }
+                }
+                // Everything read here comes before the code.
+                Payload::CodeSectionStart { .. } | Payload::DataSection(_) | Payload::End(_) => {
+                    break;
+                }
+                _ => {}
+            }
+        }
+        this.exports = exports
+            .into_iter()
+            .map(|(name, kind, index)| {
+                let item = match kind {
+                    ExternalKind::Func | ExternalKind::FuncExact => {
+                        Item::Func(funcs.get(index as usize).and_then(|&t| sig(&types, t)))
+                    }
+                    ExternalKind::Table => Item::Table,
+                    ExternalKind::Memory => Item::Memory,
+                    ExternalKind::Global => Item::Global,
+                    ExternalKind::Tag => Item::Tag,
+                };
+                (name, item)
+            })
+            .collect();
+        Some(this)
+    }
+
+    /// The lifecycle export `name`, if exported.
+    pub(crate) fn export(&self, name: &str) -> Option<&Item> {
+        self.exports.iter().find(|(n, _)| n == name).map(|(_, i)| i)
+    }
+}
+
+/// The signature a host function provides for `(module, name)`; `None`
+/// when no host function has that name.
+pub(crate) fn host_signature(module: &str, name: &str) -> Option<Signature> {
+    HOST_SIGNATURES
+        .iter()
+        .find(|(m, n, _, _)| *m == module && *n == name)
+        .map(|(_, _, params, results)| Signature {
+            params: params.to_vec(),
+            results: results.to_vec(),
+        })
+}
+
+/// The required type of a lifecycle export, in wasmparser's terms.
+fn required(results: &[ValType]) -> Signature {
+    Signature {
+        params: Vec::new(),
+        results: results
+            .iter()
+            .map(|r| match r {
+                ValType::I32 => wasmparser::ValType::I32,
+                ValType::I64 => wasmparser::ValType::I64,
+                ValType::F32 => wasmparser::ValType::F32,
+                ValType::F64 => wasmparser::ValType::F64,
+                // The lifecycle exports return at most one i32.
+                _ => wasmparser::ValType::V128,
+            })
+            .collect(),
+    }
+}
+
+/// When `start` meets a problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Stage {
+    /// Refused from the imports, before compiling.
+    BeforeCompile,
+    /// Refused after compiling, before linking (lifecycle export types).
+    AfterCompile,
+    /// Hit when instantiating (initial memory or tables over the limits).
+    Instantiation,
+}
+
+/// One reason a module will not start.
+#[derive(Debug)]
+pub(crate) struct Problem {
+    pub(crate) stage: Stage,
+    pub(crate) error: ComponentError,
+}
+
+/// Every problem `inspection` shows against `manifest`, in the order
+/// `start` meets them: denied imports (all in one error), imports no host
+/// provides (all in one), provided imports of the wrong type (all in one),
+/// each mistyped lifecycle export, then initial memory and tables over the
+/// limits.
+pub(crate) fn problems(inspection: &Inspection, manifest: &ComponentManifest) -> Vec<Problem> {
+    let name = manifest.name();
+    let permissions = manifest.permissions();
+    let mut out = Vec::new();
+    let mut push = |stage, error| out.push(Problem { stage, error });
+    let (denied, permitted): (Vec<&ImportDecl>, Vec<&ImportDecl>) = inspection
+        .imports
+        .iter()
+        .partition(|i| !permissions.allows(&i.module, &i.name));
+    if !denied.is_empty() {
+        let pairs = denied
+            .iter()
+            .map(|i| (i.module.clone(), i.name.clone()))
+            .collect();
+        push(
+            Stage::BeforeCompile,
+            ComponentError::permission_denied(name, pairs),
+        );
+    }
+    let mut unsupported = Vec::new();
+    let mut mistyped = Vec::new();
+    for i in &permitted {
+        let label = import_label(&i.module, &i.name);
+        match (&i.item, host_signature(&i.module, &i.name)) {
+            (Item::Func(sig), Some(host)) if sig.as_ref() != Some(&host) => mistyped.push(format!(
+                "{label} is imported as {}, but the host function is {host}",
+                i.item.describe()
+            )),
+            (Item::Func(_), Some(_)) => {}
+            (Item::Func(_), None) => {
+                unsupported.push(format!("{label} (no host function has that name)"))
+            }
+            (other, _) => unsupported.push(format!(
+                "{label} (a {}: the host provides none)",
+                other.describe()
+            )),
+        }
+    }
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    if !unsupported.is_empty() {
+        push(
+            Stage::BeforeCompile,
+            ComponentError::new(
+                name,
+                ErrorKind::UnsupportedImport,
+                format!(
+                    "{} permitted import{} nothing provides: {}",
+                    unsupported.len(),
+                    plural(unsupported.len()),
+                    unsupported.join(", ")
+                ),
+            ),
+        );
+    }
+    if !mistyped.is_empty() {
+        push(
+            Stage::BeforeCompile,
+            ComponentError::new(
+                name,
+                ErrorKind::Instantiation,
+                format!(
+                    "{} import{} of the wrong type: {}",
+                    mistyped.len(),
+                    plural(mistyped.len()),
+                    mistyped.join("; ")
+                ),
+            ),
+        );
+    }
+    for (export, results) in LIFECYCLE_EXPORTS {
+        let want = required(results);
+        match inspection.export(export) {
+            None => {}
+            Some(Item::Func(Some(sig))) if *sig == want => {}
+            Some(item) => push(
+                Stage::AfterCompile,
+                ComponentError::new(
+                    name,
+                    ErrorKind::ExportSignature,
+                    format!(
+                        "export `{export}` is {}, expected a function {}",
+                        match item {
+                            Item::Func(Some(sig)) => sig.to_string(),
+                            other => format!("a {}", other.describe()),
+                        },
+                        expected_signature(results)
+                    ),
+                ),
+            ),
+        }
+    }
+    let limits = manifest.limits();
+    let memory: u64 = inspection
+        .memories
+        .iter()
+        .fold(0, |a, m| a.saturating_add(*m));
+    if memory > limits.max_memory_bytes {
+        let what = match inspection.memories.len() {
+            1 => "a memory's initial size is",
+            _ => "the memories' initial sizes add up to",
+        };
+        push(
+            Stage::Instantiation,
+            ComponentError::new(
+                name,
+                ErrorKind::MemoryLimit,
+                format!(
+                    "{what} {memory} bytes, over max_memory_bytes = {}",
+                    limits.max_memory_bytes
+                ),
+            ),
+        );
+    }
+    let table: u64 = inspection
+        .tables
+        .iter()
+        .fold(0, |a, t| a.saturating_add(*t));
+    if table > limits.max_table_elements {
+        let what = match inspection.tables.len() {
+            1 => "a table's initial size is",
+            _ => "the tables' initial sizes add up to",
+        };
+        push(
+            Stage::Instantiation,
+            ComponentError::new(
+                name,
+                ErrorKind::TableLimit,
+                format!(
+                    "{what} {table} elements, over max_table_elements = {}",
+                    limits.max_table_elements
+                ),
+            ),
+        );
+    }
+    out
 }
 
 /// Compiled modules keyed by their exact bytes (never by a hash alone: two
@@ -268,5 +693,67 @@ impl ModuleCache {
         {
             entry.prepared.push((permissions.clone(), prepared));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The signature table names exactly the host functions, and a module
+    /// importing each signature links against the host's linker.
+    #[test]
+    fn host_signatures_match_the_linked_host_functions() {
+        let names: Vec<(&str, &str)> = HOST_SIGNATURES
+            .iter()
+            .map(|(m, n, _, _)| (*m, *n))
+            .collect();
+        assert_eq!(names, host::HOST_FUNCTIONS);
+        let runtime = Runtime::new(crate::RuntimeConfig::default()).unwrap();
+        for (m, n, params, results) in HOST_SIGNATURES {
+            let list = |t: &[wasmparser::ValType]| {
+                t.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            let wat = format!(
+                "(module (import \"{m}\" \"{n}\" (func (param {}) (result {}))) (memory (export \"memory\") 1))",
+                list(params),
+                list(results)
+            );
+            let manifest = ComponentManifest::builder("sig")
+                .allow_import(*m, *n)
+                .build()
+                .unwrap();
+            let bytes: Arc<[u8]> = wat::parse_str(&wat).unwrap().into();
+            runtime
+                .prepare(&bytes, &manifest)
+                .unwrap_or_else(|e| panic!("{wat}: {e}"));
+        }
+    }
+
+    #[test]
+    fn inspection_reads_imports_exports_and_sizes() {
+        let bytes = wat::parse_str(
+            r#"(module
+                (type (func (param i32)))
+                (import "host" "log" (func (param i32 i32)))
+                (import "env" "m" (memory 1))
+                (memory 3) (memory 2) (table 7 funcref)
+                (func (export "_health") (result i64) (i64.const 0))
+                (global (export "_start") i32 (i32.const 0)))"#,
+        )
+        .unwrap();
+        let i = Inspection::of(&bytes).unwrap();
+        assert_eq!(i.imports.len(), 2);
+        assert_eq!(i.imports[0].item.describe(), "func [i32 i32] -> []");
+        assert_eq!(i.imports[1].item, Item::Memory);
+        assert_eq!(i.memories, [3 * 65536, 2 * 65536]);
+        assert_eq!(i.tables, [7]);
+        assert_eq!(i.export("_health").unwrap().describe(), "func [] -> [i64]");
+        assert_eq!(i.export("_start"), Some(&Item::Global));
+        assert_eq!(i.export("_cleanup"), None);
+        assert!(Inspection::of(b"\0asm\x01\0\0\0\x01\xff").is_none());
     }
 }
