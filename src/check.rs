@@ -146,7 +146,7 @@ pub struct ImportCheck {
     /// The imported name, exactly.
     pub name: String,
     /// How messages write it: `module::name`, or the table form when that
-    /// would be ambiguous ([`import_label`](crate::import_label)).
+    /// would be ambiguous ([`import_label`]).
     pub path: String,
     /// `func [i32 i32] -> []`, `memory`, `table`, `global` or `tag`.
     pub ty: String,
