@@ -830,6 +830,14 @@ fn check_agrees_with_start_on_every_fixture() {
             ),
         }
         assert_eq!(doc["admitted"], refused.is_none());
+        // The list of every problem starts with the verdict, and is empty
+        // for an admitted module.
+        let problems = doc["problems"].as_array().unwrap();
+        assert_eq!(
+            problems.first().and_then(|p| p["kind"].as_str()),
+            refused,
+            "{file}: {doc}"
+        );
         compared += 1;
     }
     assert!(compared >= 25, "{compared}");
