@@ -23,11 +23,13 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
 
 /// Kinds a `start` of arbitrary bytes may fail with.
-const START_ERRORS: [ErrorKind; 11] = [
+const START_ERRORS: [ErrorKind; 12] = [
     ErrorKind::EmptyModule,
     ErrorKind::InvalidMagic,
     ErrorKind::Compile,
     ErrorKind::PermissionDenied,
+    // A permitted `host::log` imported as a memory, table or global.
+    ErrorKind::UnsupportedImport,
     ErrorKind::Instantiation,
     ErrorKind::MemoryLimit,
     ErrorKind::TableLimit,
