@@ -30,8 +30,8 @@ pub enum ErrorKind {
     Manifest,
     /// The module imports something the manifest does not permit.
     PermissionDenied,
-    /// Instantiation failed for a reason other than a limit (for example an
-    /// import whose type does not match the host function).
+    /// Instantiation failed for a reason other than a limit (for example
+    /// every pool slot is taken).
     Instantiation,
     /// Linear memory would exceed `max_memory_bytes`.
     MemoryLimit,

@@ -723,7 +723,6 @@ fn check_reports_every_problem_at_once() {
         [
             "PermissionDenied",
             "UnsupportedImport",
-            "Instantiation",
             "ExportSignature",
             "MemoryLimit"
         ],

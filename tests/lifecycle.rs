@@ -606,7 +606,7 @@ async fn the_same_bytes_are_compiled_once() {
 }
 
 #[tokio::test]
-async fn an_import_permitted_but_of_the_wrong_type_fails_instantiation() {
+async fn an_import_permitted_but_of_the_wrong_type_is_unsupported() {
     let rt = runtime();
     let manifest = ComponentManifest::builder("t")
         .allow_import("host", "log")
@@ -617,9 +617,10 @@ async fn an_import_permitted_but_of_the_wrong_type_fails_instantiation() {
         r#"(module (import "host" "log" (func (param f32))))"#,
         manifest,
     );
+    // No host function has that type: refused before compiling.
     assert_eq!(
         a.start().await.unwrap_err().kind(),
-        ErrorKind::Instantiation
+        ErrorKind::UnsupportedImport
     );
 }
 

@@ -471,10 +471,9 @@ pub(crate) struct Problem {
 }
 
 /// Every problem `inspection` shows against `manifest`, in the order
-/// `start` meets them: denied imports (all in one error), imports no host
-/// provides (all in one), provided imports of the wrong type (all in one),
-/// each mistyped lifecycle export, then initial memory and tables over the
-/// limits.
+/// `start` meets them: denied imports (all in one error), permitted imports
+/// no host provides, by name or by type (all in one), each mistyped
+/// lifecycle export, then initial memory and tables over the limits.
 pub(crate) fn problems(inspection: &Inspection, manifest: &ComponentManifest) -> Vec<Problem> {
     let name = manifest.name();
     let permissions = manifest.permissions();
@@ -495,14 +494,15 @@ pub(crate) fn problems(inspection: &Inspection, manifest: &ComponentManifest) ->
         );
     }
     let mut unsupported = Vec::new();
-    let mut mistyped = Vec::new();
     for i in &permitted {
         let label = import_label(&i.module, &i.name);
         match (&i.item, host_signature(&i.module, &i.name)) {
-            (Item::Func(sig), Some(host)) if sig.as_ref() != Some(&host) => mistyped.push(format!(
-                "{label} is imported as {}, but the host function is {host}",
-                i.item.describe()
-            )),
+            (Item::Func(sig), Some(host)) if sig.as_ref() != Some(&host) => {
+                unsupported.push(format!(
+                    "{label} (imported as {}, but the host function is {host})",
+                    i.item.describe()
+                ))
+            }
             (Item::Func(_), Some(_)) => {}
             (Item::Func(_), None) => {
                 unsupported.push(format!("{label} (no host function has that name)"))
@@ -525,21 +525,6 @@ pub(crate) fn problems(inspection: &Inspection, manifest: &ComponentManifest) ->
                     unsupported.len(),
                     plural(unsupported.len()),
                     unsupported.join(", ")
-                ),
-            ),
-        );
-    }
-    if !mistyped.is_empty() {
-        push(
-            Stage::BeforeCompile,
-            ComponentError::new(
-                name,
-                ErrorKind::Instantiation,
-                format!(
-                    "{} import{} of the wrong type: {}",
-                    mistyped.len(),
-                    plural(mistyped.len()),
-                    mistyped.join("; ")
                 ),
             ),
         );
