@@ -719,6 +719,18 @@ mod tests {
     /// was made.
     #[test]
     fn every_field_is_validated_in_code_and_in_toml() {
+        for bytes in [0, MAX_MODULE_BYTES + 1] {
+            let e = ComponentManifest::builder("a")
+                .limits(ResourceLimits {
+                    max_module_bytes: bytes,
+                    ..ResourceLimits::default()
+                })
+                .build()
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Manifest);
+            assert!(e.to_string().contains("max_module_bytes"), "{e}");
+        }
+        assert_eq!(ResourceLimits::default().max_module_bytes, 64 << 20);
         let e = ComponentManifest::new("two\nlines").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Manifest);
         assert!(!e.to_string().contains('\n'), "{e}");
