@@ -1,16 +1,20 @@
 //! Preflight: everything [`start`](crate::Child::start) checks before any
-//! guest code runs, as a report instead of a first error.
+//! guest code runs, as a report of every problem instead of a first error.
 //!
-//! [`preflight`] loads the source (empty, magic, WAT syntax), compiles it
-//! through the [`Runtime`]'s module cache, lists every lifecycle export with
-//! its type and every import with whether the manifest permits it and
-//! whether a host function provides it, and compares the module's initial
-//! memory and table sizes, each added up over all memories and all tables
-//! as the limits cap them, with the limits. Its verdict comes from the very
-//! check `start` runs (imports, exports, linking), so a module `preflight`
-//! admits gets past those checks on `start`. What `preflight` cannot see is
-//! what guest code does when it runs: the module's `start` section,
-//! `_start`, and any trap, fuel or deadline failure there.
+//! [`preflight`] loads the source (empty, magic, WAT syntax), checks the
+//! size cap and the header (a WebAssembly component is refused in one
+//! line), reads the imports, exports, memories and tables with wasmparser,
+//! and lists every reason the module will not start that is knowable
+//! without running it ([`CheckReport::problems`]): denied imports, imports
+//! no host provides ([`ErrorKind::UnsupportedImport`]), provided imports of
+//! the wrong type, mistyped lifecycle exports, and initial memory or tables
+//! over the limits. Its verdict ([`CheckReport::error`]) comes from the
+//! very code `start` runs, in the same order, so a module `preflight`
+//! admits gets past those checks on `start`, and a refused one fails
+//! `start` with the same kind. Like `start`, it compiles only a module
+//! whose imports pass. What `preflight` cannot see is what guest code does
+//! when it runs: the module's `start` section, `_start`, and any trap,
+//! fuel or deadline failure there.
 //!
 //! ```
 //! use component_actor::check::preflight;
@@ -20,23 +24,22 @@
 //! let source = ComponentSource::from_wat(r#"(module (import "host" "log" (func (param i32 i32))))"#);
 //! let report = preflight(&runtime, &source, &ComponentManifest::new("logger")?);
 //! assert!(!report.admitted());
-//! assert_eq!(report.denied(), ["host::log"]);
+//! assert_eq!(report.denied(), [("host", "log")]);
 //! assert_eq!(report.error.as_ref().map(|e| e.kind()), Some(ErrorKind::PermissionDenied));
+//! assert_eq!(report.problems[0].kind, ErrorKind::PermissionDenied);
 //! # Ok::<(), component_actor::ComponentError>(())
 //! ```
 
 use std::time::{Duration, Instant};
 
-use wasmtime::ExternType;
-
 use crate::error::{ComponentError, ErrorKind};
-use crate::manifest::ComponentManifest;
+use crate::manifest::{ComponentManifest, import_label, import_toml_entry};
 use crate::runtime::engine::Runtime;
-use crate::runtime::host::HOST_FUNCTIONS;
-use crate::runtime::instance::{
-    LIFECYCLE_EXPORTS, Prepared, check_export, denied_imports, describe, expected_signature,
-};
 use crate::runtime::loader::ComponentSource;
+use crate::runtime::prepare::{
+    Inspection, Item, LIFECYCLE_EXPORTS, Stage, check_header, check_size, expected_signature,
+    host_signature, problems,
+};
 
 /// What [`preflight`] found.
 #[derive(Debug)]
@@ -46,20 +49,43 @@ pub struct CheckReport {
     /// Size of the WebAssembly binary once loaded (after parsing WAT);
     /// `None` when loading failed.
     pub binary_bytes: Option<usize>,
-    /// How long compiling took (a cache hit is near zero); `None` when
-    /// compiling was not reached.
+    /// How long compiling and linking took (a cache hit is near zero);
+    /// `None` when they were not reached (the module was refused before).
     pub compile_time: Option<Duration>,
     /// The lifecycle exports (`_start`, `_cleanup`, `_health`), whether
-    /// exported or not; empty when compiling was not reached.
+    /// exported or not; empty when the module's sections were not read.
     pub exports: Vec<ExportCheck>,
-    /// Every import, in the module's order; empty when compiling was not reached.
+    /// Every import, in the module's order; empty when the module's
+    /// sections were not read.
     pub imports: Vec<ImportCheck>,
     /// Memory and tables the module needs at instantiation; `None` when
-    /// compiling was not reached.
+    /// the module's sections were not read.
     pub resources: Option<ResourceCheck>,
-    /// Why the module would not be admitted, as `start` would report it;
-    /// `None` when it would be.
+    /// Every reason the module will not start that is knowable without
+    /// running it, in the order `start` meets them; empty when admitted.
+    /// The first is the [`error`](Self::error).
+    pub problems: Vec<Problem>,
+    /// Why the module would not be admitted, as `start` would report it
+    /// first; `None` when it would be.
     pub error: Option<ComponentError>,
+}
+
+/// One reason a module will not start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The kind `start` would fail with for it.
+    pub kind: ErrorKind,
+    /// The one-line message, without the component name.
+    pub message: String,
+}
+
+impl Problem {
+    fn of(e: &ComponentError) -> Self {
+        Self {
+            kind: e.kind(),
+            message: e.message().to_string(),
+        }
+    }
 }
 
 impl CheckReport {
@@ -69,33 +95,32 @@ impl CheckReport {
         self.error.is_none()
     }
 
-    /// Every import the manifest does not permit, as `module::name`.
-    pub fn denied(&self) -> Vec<&str> {
+    /// Every import the manifest does not permit, as exact
+    /// `(module, name)` pairs in import order.
+    pub fn denied(&self) -> Vec<(&str, &str)> {
         self.imports
             .iter()
             .filter(|i| !i.permitted)
-            .map(|i| i.path.as_str())
+            .map(|i| (i.module.as_str(), i.name.as_str()))
             .collect()
     }
 
     /// The `imports = [...]` line of a manifest's `[permissions]` table that
-    /// permits everything already permitted plus every denied import;
-    /// `None` when nothing is denied.
+    /// permits everything already permitted plus every denied import, each
+    /// written so that it reads back as exactly its pair (the table form
+    /// when `module::name` would be ambiguous); `None` when nothing is
+    /// denied.
     pub fn permissions_line(&self, manifest: &ComponentManifest) -> Option<String> {
         let denied = self.denied();
         if denied.is_empty() {
             return None;
         }
-        let mut all: Vec<String> = manifest
-            .permissions()
-            .imports()
-            .map(|(m, n)| format!("{m}::{n}"))
-            .collect();
-        all.extend(denied.into_iter().map(str::to_string));
+        let mut all: Vec<(&str, &str)> = manifest.permissions().imports().collect();
+        all.extend(denied);
         all.sort_unstable();
         all.dedup();
-        let quoted: Vec<String> = all.iter().map(|i| format!("{i:?}")).collect();
-        Some(format!("imports = [{}]", quoted.join(", ")))
+        let entries: Vec<String> = all.iter().map(|(m, n)| import_toml_entry(m, n)).collect();
+        Some(format!("imports = [{}]", entries.join(", ")))
     }
 }
 
@@ -116,14 +141,20 @@ pub struct ExportCheck {
 /// One import.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportCheck {
-    /// `module::name`, the form manifests use.
+    /// The module it is imported from, exactly.
+    pub module: String,
+    /// The imported name, exactly.
+    pub name: String,
+    /// How messages write it: `module::name`, or the table form when that
+    /// would be ambiguous ([`import_label`]).
     pub path: String,
     /// `func [i32 i32] -> []`, `memory`, `table`, `global` or `tag`.
     pub ty: String,
     /// The manifest permits it.
     pub permitted: bool,
-    /// A host function of this crate ([`HOST_FUNCTIONS`]) has that name.
-    /// Permitting an import nothing provides still fails at linking.
+    /// A host function of this crate ([`HOST_FUNCTIONS`](crate::HOST_FUNCTIONS))
+    /// has that name and this is a function import. Permitting an import
+    /// nothing provides fails with [`ErrorKind::UnsupportedImport`].
     pub provided: bool,
 }
 
@@ -148,50 +179,28 @@ pub struct ResourceCheck {
 }
 
 impl ResourceCheck {
-    /// Reads the memory and table sections of a module that compiled.
-    /// `wasmtime::Module` tells only the largest of each, and the limits
-    /// cap their sum.
-    fn of(bytes: &[u8]) -> Self {
-        use wasmtime::wasmparser::{Parser, Payload};
-        let mut r = Self::default();
-        for payload in Parser::new(0).parse_all(bytes) {
-            match payload {
-                Ok(Payload::MemorySection(memories)) => {
-                    for memory in memories.into_iter().flatten() {
-                        let size = memory.initial.saturating_mul(1 << memory.page_size_log2());
-                        r.memories += 1;
-                        r.initial_memory_bytes = r.initial_memory_bytes.max(size);
-                        r.total_initial_memory_bytes =
-                            r.total_initial_memory_bytes.saturating_add(size);
-                    }
-                }
-                Ok(Payload::TableSection(tables)) => {
-                    for table in tables.into_iter().flatten() {
-                        let size = table.ty.initial;
-                        r.tables += 1;
-                        r.initial_table_elements = r.initial_table_elements.max(size);
-                        r.total_initial_table_elements =
-                            r.total_initial_table_elements.saturating_add(size);
-                    }
-                }
-                // The module compiled, so this does not happen; what was
-                // read so far is still a lower bound.
-                Err(_) => break,
-                Ok(_) => {}
-            }
+    fn of(inspection: &Inspection) -> Self {
+        let sum = |v: &[u64]| v.iter().fold(0u64, |a, x| a.saturating_add(*x));
+        Self {
+            memories: inspection.memories.len() as u32,
+            initial_memory_bytes: inspection.memories.iter().copied().max().unwrap_or(0),
+            total_initial_memory_bytes: sum(&inspection.memories),
+            tables: inspection.tables.len() as u32,
+            initial_table_elements: inspection.tables.iter().copied().max().unwrap_or(0),
+            total_initial_table_elements: sum(&inspection.tables),
         }
-        r
     }
 }
 
-/// Loads, compiles and checks a module against `manifest` without
-/// instantiating it or running any of its code.
+/// Loads and checks a module against `manifest` without instantiating it
+/// or running any of its code; compiles it only when `start` would.
 ///
-/// Never fails: every problem is in [`CheckReport::error`], with the kind
-/// `start` would report ([`ErrorKind::Load`], `EmptyModule`, `InvalidMagic`,
-/// `InvalidWat`, `Compile`, `PermissionDenied`, `ExportSignature`,
-/// `Instantiation`, or `MemoryLimit` / `TableLimit` when an initial size is
-/// already over the limit).
+/// Never fails: every problem is in [`CheckReport::problems`], and the
+/// first, with the kind `start` would report, in [`CheckReport::error`]
+/// ([`ErrorKind::Load`], `EmptyModule`, `InvalidMagic`, `InvalidWat`,
+/// `ModuleTooLarge`, `Compile`, `PermissionDenied`, `UnsupportedImport`,
+/// `ExportSignature`, `Instantiation`, or `MemoryLimit` / `TableLimit`
+/// when an initial size is already over the limit).
 pub fn preflight(
     runtime: &Runtime,
     source: &ComponentSource,
@@ -205,91 +214,95 @@ pub fn preflight(
         exports: Vec::new(),
         imports: Vec::new(),
         resources: None,
+        problems: Vec::new(),
         error: None,
     };
     let bytes = match source.load(name) {
         Ok(b) => b,
-        Err(e) => {
-            report.error = Some(e);
-            return report;
-        }
+        Err(e) => return report.refused(e),
     };
     report.binary_bytes = Some(bytes.len());
+    if let Err(e) = check_size(&bytes, manifest).and_then(|()| check_header(&bytes, name)) {
+        return report.refused(e);
+    }
+    let found = Inspection::of(&bytes).map(|inspection| {
+        report.imports = inspection
+            .imports
+            .iter()
+            .map(|i| ImportCheck {
+                module: i.module.clone(),
+                name: i.name.clone(),
+                path: import_label(&i.module, &i.name),
+                ty: i.item.describe(),
+                permitted: manifest.permissions().allows(&i.module, &i.name),
+                provided: matches!(i.item, Item::Func(_))
+                    && host_signature(&i.module, &i.name).is_some(),
+            })
+            .collect();
+        report.exports = LIFECYCLE_EXPORTS
+            .iter()
+            .map(|&(export, results)| {
+                let found = inspection.export(export).map(|item| match item {
+                    Item::Func(Some(sig)) => sig.to_string(),
+                    other => format!("a {}", other.describe()),
+                });
+                ExportCheck {
+                    name: export,
+                    expected: expected_signature(results),
+                    ok: found.is_none() || found.as_deref() == Some(&expected_signature(results)),
+                    found,
+                }
+            })
+            .collect();
+        report.resources = Some(ResourceCheck::of(&inspection));
+        problems(&inspection, manifest)
+    });
+    let found = found.unwrap_or_default();
+    let before = found.iter().any(|p| p.stage == Stage::BeforeCompile);
+    // The verdict: the very checks `start` runs, in its order.
     let t = Instant::now();
-    let module = match runtime.compile(&bytes, name) {
-        Ok(m) => m,
-        Err(e) => {
-            report.error = Some(e);
-            return report;
-        }
+    let verdict = runtime.prepare(&bytes, manifest);
+    if !before {
+        report.compile_time = Some(t.elapsed());
+    }
+    // The list: what the sections show, with whatever only the compiler
+    // or the linker found put where `start` meets it.
+    let mut list: Vec<Problem> = Vec::new();
+    let stage = |s: Stage| {
+        found
+            .iter()
+            .filter(move |p| p.stage == s)
+            .map(|p| Problem::of(&p.error))
     };
-    report.compile_time = Some(t.elapsed());
-
-    let denied = denied_imports(&module, manifest.permissions());
-    report.imports = module
-        .imports()
-        .map(|i| {
-            let path = format!("{}::{}", i.module(), i.name());
-            let ty = i.ty();
-            ImportCheck {
-                permitted: !denied.contains(&path),
-                provided: matches!(ty, ExternType::Func(_))
-                    && HOST_FUNCTIONS.contains(&(i.module(), i.name())),
-                ty: match &ty {
-                    ExternType::Func(_) => format!("func {}", describe(&ty)),
-                    other => describe(other).trim_start_matches("a ").to_string(),
-                },
-                path,
-            }
-        })
-        .collect();
-    report.exports = LIFECYCLE_EXPORTS
-        .iter()
-        .map(|&(export, results)| ExportCheck {
-            name: export,
-            expected: expected_signature(results),
-            found: module.get_export(export).map(|ty| describe(&ty)),
-            ok: check_export(&module, name, export, results).is_ok(),
-        })
-        .collect();
-    let resources = ResourceCheck::of(&bytes);
-    report.resources = Some(resources);
-
-    // The verdict: the check `start` runs (imports, then exports, then
-    // linking the permitted host functions), then the limits that
-    // instantiation would hit before any guest code runs.
-    let limits = manifest.limits();
-    report.error = match Prepared::new(runtime.engine(), &module, manifest) {
+    list.extend(stage(Stage::BeforeCompile));
+    let unforeseen = verdict
+        .as_ref()
+        .err()
+        .filter(|e| !found.iter().any(|p| p.error.kind() == e.kind()))
+        .map(Problem::of);
+    if let Some(p) = unforeseen.clone().filter(|p| p.kind == ErrorKind::Compile) {
+        list.push(p);
+    }
+    list.extend(stage(Stage::AfterCompile));
+    if let Some(p) = unforeseen.filter(|p| p.kind != ErrorKind::Compile) {
+        list.push(p);
+    }
+    list.extend(stage(Stage::Instantiation));
+    report.problems = list;
+    report.error = match verdict {
         Err(e) => Some(e),
-        Ok(_) if resources.total_initial_memory_bytes > limits.max_memory_bytes => {
-            let what = match resources.memories {
-                1 => "a memory's initial size is",
-                _ => "the memories' initial sizes add up to",
-            };
-            Some(ComponentError::new(
-                name,
-                ErrorKind::MemoryLimit,
-                format!(
-                    "{what} {} bytes, over max_memory_bytes = {}",
-                    resources.total_initial_memory_bytes, limits.max_memory_bytes
-                ),
-            ))
-        }
-        Ok(_) if resources.total_initial_table_elements > limits.max_table_elements => {
-            let what = match resources.tables {
-                1 => "a table's initial size is",
-                _ => "the tables' initial sizes add up to",
-            };
-            Some(ComponentError::new(
-                name,
-                ErrorKind::TableLimit,
-                format!(
-                    "{what} {} elements, over max_table_elements = {}",
-                    resources.total_initial_table_elements, limits.max_table_elements
-                ),
-            ))
-        }
-        Ok(_) => None,
+        Ok(_) => found
+            .into_iter()
+            .find(|p| p.stage == Stage::Instantiation)
+            .map(|p| p.error),
     };
     report
+}
+
+impl CheckReport {
+    fn refused(mut self, e: ComponentError) -> Self {
+        self.problems = vec![Problem::of(&e)];
+        self.error = Some(e);
+        self
+    }
 }

@@ -30,8 +30,8 @@ pub enum ErrorKind {
     Manifest,
     /// The module imports something the manifest does not permit.
     PermissionDenied,
-    /// Instantiation failed for a reason other than a limit (for example an
-    /// import whose type does not match the host function).
+    /// Instantiation failed for a reason other than a limit (for example
+    /// every pool slot is taken).
     Instantiation,
     /// Linear memory would exceed `max_memory_bytes`.
     MemoryLimit,
@@ -154,7 +154,7 @@ pub struct ComponentError {
     component: String,
     kind: ErrorKind,
     message: String,
-    denied: Vec<String>,
+    denied: Vec<(String, String)>,
     source: Option<BoxError>,
 }
 
@@ -177,13 +177,19 @@ impl ComponentError {
     }
 
     /// A [`ErrorKind::PermissionDenied`] error listing every denied import
-    /// (as `module::name`).
-    pub fn permission_denied(component: impl Into<String>, denied: Vec<String>) -> Self {
+    /// as its exact `(module, name)` pair. The message writes each as
+    /// [`import_label`](crate::import_label) does (`module::name`, or the
+    /// table form when that string would be ambiguous).
+    pub fn permission_denied(component: impl Into<String>, denied: Vec<(String, String)>) -> Self {
+        let labels: Vec<String> = denied
+            .iter()
+            .map(|(m, n)| crate::manifest::import_label(m, n))
+            .collect();
         let message = format!(
             "{} import{} not permitted by the manifest: {}",
             denied.len(),
             if denied.len() == 1 { "" } else { "s" },
-            denied.join(", ")
+            labels.join(", ")
         );
         let mut err = Self::new(component, ErrorKind::PermissionDenied, message);
         err.denied = denied;
@@ -205,10 +211,13 @@ impl ComponentError {
         &self.message
     }
 
-    /// Every import the manifest denied, as `module::name`; empty unless the
-    /// kind is [`ErrorKind::PermissionDenied`].
-    pub fn denied_imports(&self) -> &[String] {
-        &self.denied
+    /// Every import the manifest denied, as exact `(module, name)` pairs in
+    /// import order; empty unless the kind is [`ErrorKind::PermissionDenied`].
+    pub fn denied_imports(&self) -> Vec<(&str, &str)> {
+        self.denied
+            .iter()
+            .map(|(m, n)| (m.as_str(), n.as_str()))
+            .collect()
     }
 }
 
@@ -251,14 +260,18 @@ mod tests {
 
     #[test]
     fn permission_denied_lists_every_import() {
+        let pair = |m: &str, n: &str| (m.to_string(), n.to_string());
         let e = ComponentError::permission_denied(
             "x",
-            vec!["env::a".to_string(), "wasi::b".to_string()],
+            vec![pair("env", "a"), pair("wasi", "b"), pair("a", "b::c")],
         );
-        assert_eq!(e.denied_imports(), ["env::a", "wasi::b"]);
+        assert_eq!(
+            e.denied_imports(),
+            [("env", "a"), ("wasi", "b"), ("a", "b::c")]
+        );
         assert_eq!(
             e.to_string(),
-            "component `x`: 2 imports not permitted by the manifest: env::a, wasi::b"
+            r#"component `x`: 3 imports not permitted by the manifest: env::a, wasi::b, { module = "a", name = "b::c" }"#
         );
     }
 

@@ -10,14 +10,20 @@
 //! max_table_elements = 10000  # all tables together
 //! max_fuel = 10000000         # per guest call; "none" for no fuel cap
 //! max_call_duration_ms = 100  # wall clock per guest call
+//! max_module_bytes = 67108864 # size of the WebAssembly binary
 //!
 //! [permissions]
-//! imports = ["host::log"]     # `module::name` of each permitted import
+//! # Each permitted import is one exact (module, name) pair, written either
+//! # "module::name" (only when that is unambiguous: exactly one `::`, with
+//! # something on each side) or as a table, which can name any pair:
+//! imports = ["host::log", { module = "a::b", name = "c" }]
 //! ```
 //!
 //! Unknown keys are errors, and so are limits that cannot be meant: zero or
 //! more than 4 GiB of memory, zero or more than 100 million table elements,
-//! zero fuel, a deadline of zero or over an hour.
+//! zero fuel, a deadline of zero or over an hour, a module cap of zero or
+//! over 1 GiB; and so is an import string such as `"a::b::c"` that could
+//! name two different pairs (write it as a table).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -34,6 +40,8 @@ pub const MAX_MEMORY_BYTES: u64 = 4 << 30;
 pub const MAX_TABLE_ELEMENTS: u64 = 100_000_000;
 /// The longest `max_call_duration` a manifest may ask for (one hour).
 pub const MAX_CALL_DURATION: Duration = Duration::from_secs(3600);
+/// The largest `max_module_bytes` a manifest may ask for (1 GiB).
+pub const MAX_MODULE_BYTES: u64 = 1 << 30;
 
 /// Limits enforced on one actor's store and on each of its guest calls.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,16 +59,22 @@ pub struct ResourceLimits {
     /// Wall-clock time for each guest call, enforced even for a guest that
     /// never returns.
     pub max_call_duration: Duration,
+    /// Size of the module's WebAssembly binary (after parsing text). A
+    /// larger module is refused with [`ErrorKind::ModuleTooLarge`] before
+    /// it is read further or compiled.
+    pub max_module_bytes: u64,
 }
 
 impl Default for ResourceLimits {
-    /// 16 MiB of memory, 10,000 table elements, 10 million fuel and 100 ms per call.
+    /// 16 MiB of memory, 10,000 table elements, 10 million fuel and 100 ms
+    /// per call, modules up to 64 MiB.
     fn default() -> Self {
         Self {
             max_memory_bytes: 16 << 20,
             max_table_elements: 10_000,
             max_fuel: Some(10_000_000),
             max_call_duration: Duration::from_millis(100),
+            max_module_bytes: 64 << 20,
         }
     }
 }
@@ -92,6 +106,12 @@ impl ResourceLimits {
             return bad(format!(
                 "max_call_duration = {:?} is outside 1 ms..=1 h",
                 self.max_call_duration
+            ));
+        }
+        if self.max_module_bytes == 0 || self.max_module_bytes > MAX_MODULE_BYTES {
+            return bad(format!(
+                "max_module_bytes = {} is outside 1..={MAX_MODULE_BYTES}",
+                self.max_module_bytes
             ));
         }
         Ok(())
@@ -130,14 +150,20 @@ impl PermissionManifest {
 /// max_table_elements = 10000  # all tables together
 /// max_fuel = 10000000         # per guest call; "none" for no fuel cap
 /// max_call_duration_ms = 100  # wall clock per guest call
+/// max_module_bytes = 67108864 # size of the WebAssembly binary
 ///
 /// [permissions]
-/// imports = ["host::log"]     # `module::name` of each permitted import
+/// # Each permitted import is one exact (module, name) pair, written either
+/// # "module::name" (only when that is unambiguous: exactly one `::`, with
+/// # something on each side) or as a table, which can name any pair:
+/// imports = ["host::log", { module = "a::b", name = "c" }]
 /// ```
 ///
 /// Unknown keys are errors, and so are limits that cannot be meant: zero or
 /// more than 4 GiB of memory, zero or more than 100 million table elements,
-/// zero fuel, a deadline of zero or over an hour.
+/// zero fuel, a deadline of zero or over an hour, a module cap of zero or
+/// over 1 GiB; and so is an import string such as `"a::b::c"` that could
+/// name two different pairs (write it as a table).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComponentManifest {
     name: String,
@@ -224,20 +250,26 @@ impl ComponentManifest {
                 .max_call_duration_ms
                 .map(Duration::from_millis)
                 .unwrap_or(defaults.max_call_duration),
+            max_module_bytes: l.max_module_bytes.unwrap_or(defaults.max_module_bytes),
         };
         let mut builder = ComponentManifest::builder(name.clone()).limits(limits);
         for import in doc.permissions.imports {
-            match import.split_once("::") {
-                Some((m, n)) if !m.is_empty() && !n.is_empty() => {
-                    builder = builder.allow_import(m, n);
-                }
-                _ => {
-                    return Err(ComponentError::new(
-                        name,
-                        ErrorKind::Manifest,
-                        format!("permissions.imports entry `{import}` is not `module::name`"),
-                    ));
-                }
+            match import {
+                TomlImport::Pair { module, name } => builder = builder.allow_import(module, name),
+                TomlImport::Path(path) => match split_import_path(&path) {
+                    Some((m, n)) => builder = builder.allow_import(m, n),
+                    None => {
+                        return Err(ComponentError::new(
+                            name,
+                            ErrorKind::Manifest,
+                            format!(
+                                "permissions.imports entry {} is not one `module::name` pair; \
+                                 write it as {{ module = \"...\", name = \"...\" }}",
+                                toml_string(&path)
+                            ),
+                        ));
+                    }
+                },
             }
         }
         builder.build()
@@ -308,6 +340,16 @@ impl ManifestBuilder {
                 "component.name is empty",
             ));
         }
+        if self.name.chars().any(char::is_control) {
+            return Err(ComponentError::new(
+                "<manifest>",
+                ErrorKind::Manifest,
+                format!(
+                    "component.name {} has a control character (every error and log line names the component)",
+                    toml_string(&self.name)
+                ),
+            ));
+        }
         self.limits.validate(&self.name)?;
         if let Some((m, n)) = self
             .permissions
@@ -318,7 +360,10 @@ impl ManifestBuilder {
             return Err(ComponentError::new(
                 self.name,
                 ErrorKind::Manifest,
-                format!("permitted import ({m:?}, {n:?}) has an empty module or name"),
+                format!(
+                    "permitted import {} has an empty module or name",
+                    import_label(m, n)
+                ),
             ));
         }
         Ok(ComponentManifest {
@@ -352,6 +397,7 @@ struct TomlLimits {
     max_table_elements: Option<u64>,
     max_fuel: Option<Fuel>,
     max_call_duration_ms: Option<u64>,
+    max_module_bytes: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -365,7 +411,127 @@ enum Fuel {
 #[serde(deny_unknown_fields)]
 struct TomlPermissions {
     #[serde(default)]
-    imports: Vec<String>,
+    imports: Vec<TomlImport>,
+}
+
+/// One `permissions.imports` entry: `"module::name"` or
+/// `{ module = "...", name = "..." }`.
+enum TomlImport {
+    Path(String),
+    Pair { module: String, name: String },
+}
+
+impl<'de> Deserialize<'de> for TomlImport {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = TomlImport;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a \"module::name\" string or a { module = \"...\", name = \"...\" } table",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<TomlImport, E> {
+                Ok(TomlImport::Path(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TomlImport, A::Error> {
+                use serde::de::Error as _;
+                let (mut module, mut name) = (None, None);
+                while let Some(key) = map.next_key::<String>()? {
+                    let slot = match key.as_str() {
+                        "module" => &mut module,
+                        "name" => &mut name,
+                        other => return Err(A::Error::unknown_field(other, &["module", "name"])),
+                    };
+                    if slot.is_some() {
+                        return Err(A::Error::custom(format!("duplicate field `{key}`")));
+                    }
+                    *slot = Some(map.next_value::<String>()?);
+                }
+                Ok(TomlImport::Pair {
+                    module: module.ok_or_else(|| A::Error::missing_field("module"))?,
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                })
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+/// `(module, name)` if `path` is `module::name` with exactly one `::`
+/// (overlapping ones count: `a:::b` has two) and something on each side;
+/// `None` when it could name more than one pair.
+fn split_import_path(path: &str) -> Option<(&str, &str)> {
+    let mut at = (0..path.len()).filter(|&i| path[i..].starts_with("::"));
+    let first = at.next()?;
+    if at.next().is_some() || first == 0 || first + 2 == path.len() {
+        return None;
+    }
+    Some((&path[..first], &path[first + 2..]))
+}
+
+/// `s` as a TOML basic string (quoted and escaped), which reads back as `s`.
+fn toml_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// An import as messages and manifests write it: `module::name` when that
+/// string names exactly this pair (see the TOML form on
+/// [`ComponentManifest`]), else the table form
+/// `{ module = "a::b", name = "c" }`, which names any pair exactly.
+pub fn import_label(module: &str, name: &str) -> String {
+    let path = format!("{module}::{name}");
+    if split_import_path(&path) == Some((module, name)) && !path.chars().any(char::is_control) {
+        path
+    } else {
+        format!(
+            "{{ module = {}, name = {} }}",
+            toml_string(module),
+            toml_string(name)
+        )
+    }
+}
+
+/// An import as one entry of a manifest's `imports = [...]` list, which
+/// reads back as exactly this pair: `"module::name"` when unambiguous, else
+/// `{ module = "...", name = "..." }`.
+pub fn import_toml_entry(module: &str, name: &str) -> String {
+    let label = import_label(module, name);
+    if label.starts_with('{') {
+        label
+    } else {
+        toml_string(&label)
+    }
+}
+
+impl PermissionManifest {
+    /// The `imports = [...]` line of a manifest's `[permissions]` table
+    /// that permits exactly these imports (each pair round-trips).
+    pub fn toml_line(&self) -> String {
+        let entries: Vec<String> = self
+            .imports
+            .iter()
+            .map(|(m, n)| import_toml_entry(m, n))
+            .collect();
+        format!("imports = [{}]", entries.join(", "))
+    }
 }
 
 #[cfg(test)]
@@ -507,6 +673,81 @@ mod tests {
             .unwrap();
         assert!(m.permissions().allows("a::b", "c"));
         assert!(!m.permissions().allows("a", "b::c"));
+    }
+
+    /// Issue 9, defect 6: a string is accepted only when it names one pair
+    /// unambiguously; the table form names any pair exactly.
+    #[test]
+    fn import_strings_must_be_unambiguous_and_the_table_form_is_exact() {
+        let doc = |imports: &str| {
+            format!("[component]\nname = \"a\"\n[permissions]\nimports = {imports}\n")
+        };
+        for bad in [
+            r#"["a::b::c"]"#,
+            r#"["a:::b"]"#,
+            r#"["::b"]"#,
+            r#"["a::"]"#,
+            r#"["log"]"#,
+        ] {
+            let e = ComponentManifest::from_toml_str(&doc(bad)).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Manifest, "{bad}");
+            assert!(e.to_string().contains("module::name"), "{bad}: {e}");
+            assert!(e.to_string().contains("{ module = "), "{bad}: {e}");
+            assert!(!e.to_string().contains('\n'), "{e}");
+        }
+        let m = ComponentManifest::from_toml_str(&doc(
+            r#"["host::log", { module = "a::b", name = "c" }, { module = "a", name = "b::c" }]"#,
+        ))
+        .unwrap();
+        assert_eq!(
+            m.permissions().imports().collect::<Vec<_>>(),
+            [("a", "b::c"), ("a::b", "c"), ("host", "log")]
+        );
+        for bad in [
+            r#"[{ module = "a" }]"#,
+            r#"[{ module = "a", name = "b", extra = 1 }]"#,
+            r#"[{ module = "", name = "b" }]"#,
+            r#"[3]"#,
+        ] {
+            let e = ComponentManifest::from_toml_str(&doc(bad)).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Manifest, "{bad}");
+            assert!(!e.to_string().contains('\n'), "{e}");
+        }
+    }
+
+    /// Issue 9, defect 7: every field is validated, however the manifest
+    /// was made.
+    #[test]
+    fn every_field_is_validated_in_code_and_in_toml() {
+        for bytes in [0, MAX_MODULE_BYTES + 1] {
+            let e = ComponentManifest::builder("a")
+                .limits(ResourceLimits {
+                    max_module_bytes: bytes,
+                    ..ResourceLimits::default()
+                })
+                .build()
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Manifest);
+            assert!(e.to_string().contains("max_module_bytes"), "{e}");
+        }
+        assert_eq!(ResourceLimits::default().max_module_bytes, 64 << 20);
+        let e = ComponentManifest::new("two\nlines").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Manifest);
+        assert!(!e.to_string().contains('\n'), "{e}");
+        let e = ComponentManifest::from_toml_str(
+            "[component]\nname = \"a\"\n[limits]\nmax_module_bytes = 0\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Manifest);
+        assert!(
+            e.to_string().contains("max_module_bytes = 0 is outside"),
+            "{e}"
+        );
+        let m = ComponentManifest::from_toml_str(
+            "[component]\nname = \"a\"\n[limits]\nmax_module_bytes = 1024\n",
+        )
+        .unwrap();
+        assert_eq!(m.limits().max_module_bytes, 1024);
     }
 
     #[test]

@@ -457,7 +457,12 @@ pub async fn run(runtime: &Runtime, fixture: &Fixture) -> Result<Observation, Fi
         denied: started
             .as_ref()
             .err()
-            .map(|e| e.denied_imports().to_vec())
+            .map(|e| {
+                e.denied_imports()
+                    .into_iter()
+                    .map(|(m, n)| crate::import_label(m, n))
+                    .collect()
+            })
             .unwrap_or_default(),
         state_after_start,
         health,

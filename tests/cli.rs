@@ -550,8 +550,10 @@ fn check_json_shape() {
     assert_eq!(doc["admitted"], false);
     assert_eq!(doc["component"], "denied_many");
     assert!(doc["binary_bytes"].as_u64().unwrap() > 8);
-    assert!(doc["compile_ms"].as_f64().is_some());
+    // Denied imports are refused before compiling, as `start` refuses them.
+    assert_eq!(doc["compile_ms"], Value::Null);
     assert_eq!(doc["error"]["kind"], "PermissionDenied");
+    assert_eq!(doc["problems"][0]["kind"], "PermissionDenied");
     let denied = serde_json::json!([
         "env::abort",
         "env::memory",
@@ -686,12 +688,102 @@ fn check_refuses_a_binary_with_a_bad_magic() {
     );
 }
 
+/// `check` lists every reason the module will not start, not just the
+/// first: a denied import, a permitted import nothing provides, a provided
+/// import of the wrong type, a mistyped lifecycle export and an initial
+/// memory over the limit. The verdict is the first of them, as `start`
+/// reports it.
+#[test]
+fn check_reports_every_problem_at_once() {
+    let dir = Scratch::new("problems");
+    let module = dir.file(
+        "many.wat",
+        r#"(module
+  (import "env" "a" (func))
+  (import "host" "nope" (func))
+  (import "host" "log" (func (param i64)))
+  (memory 300)
+  (func (export "_health") (result i64) (i64.const 0)))"#,
+    );
+    let manifest = dir.file(
+        "many.toml",
+        "[component]\nname = \"many\"\n[permissions]\nimports = [\"host::nope\", \"host::log\"]\n",
+    );
+    let doc = cli(&["check", &module, "--manifest", &manifest, "--json"]).json();
+    assert_eq!(doc["exit_code"], 1, "{doc}");
+    assert_eq!(doc["error"]["kind"], "PermissionDenied", "{doc}");
+    let kinds: Vec<&str> = doc["problems"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no problems list: {doc}"))
+        .iter()
+        .map(|p| p["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "PermissionDenied",
+            "UnsupportedImport",
+            "ExportSignature",
+            "MemoryLimit"
+        ],
+        "{doc}"
+    );
+    let log = doc["imports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["import"] == "host::log")
+        .unwrap();
+    assert_eq!(log["module"], "host");
+    assert_eq!(log["name"], "log");
+    let out = cli(&["check", &module, "--manifest", &manifest]);
+    assert_eq!(out.code, 1);
+    for needle in [
+        "env::a",
+        "host::nope",
+        "host::log",
+        "_health",
+        "max_memory_bytes",
+    ] {
+        assert!(
+            out.stdout
+                .lines()
+                .any(|l| l.contains("problem") && l.contains(needle)),
+            "{needle}:\n{}",
+            out.stdout
+        );
+    }
+}
+
+#[test]
+fn check_refuses_a_component_in_one_line() {
+    let dir = Scratch::new("component");
+    let file = dir.file("c.wat", "(component)");
+    let doc = cli(&["check", &file, "--json"]).json();
+    assert_eq!(doc["error"]["kind"], "Compile");
+    assert_eq!(
+        doc["error"]["message"],
+        "this is a WebAssembly component; component-actor runs core modules"
+    );
+    let out = cli(&["run", &file]);
+    assert_eq!(out.code, 1);
+    assert!(!out.stdout.contains("enable"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("this is a WebAssembly component; component-actor runs core modules"),
+        "{}",
+        out.stdout
+    );
+}
+
 /// Over every bundled fixture read from its own file: when `check` refuses a
 /// module, `start` fails with the same kind; and every kind `start` reports
 /// before guest code runs, `check` reports too.
 #[test]
 fn check_agrees_with_start_on_every_fixture() {
-    const PREFLIGHT: [&str; 8] = [
+    const PREFLIGHT: [&str; 10] = [
+        "ModuleTooLarge",
+        "UnsupportedImport",
         "EmptyModule",
         "InvalidMagic",
         "InvalidWat",
@@ -737,6 +829,14 @@ fn check_agrees_with_start_on_every_fixture() {
             ),
         }
         assert_eq!(doc["admitted"], refused.is_none());
+        // The list of every problem starts with the verdict, and is empty
+        // for an admitted module.
+        let problems = doc["problems"].as_array().unwrap();
+        assert_eq!(
+            problems.first().and_then(|p| p["kind"].as_str()),
+            refused,
+            "{file}: {doc}"
+        );
         compared += 1;
     }
     assert!(compared >= 25, "{compared}");

@@ -23,11 +23,13 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
 
 /// Kinds a `start` of arbitrary bytes may fail with.
-const START_ERRORS: [ErrorKind; 11] = [
+const START_ERRORS: [ErrorKind; 12] = [
     ErrorKind::EmptyModule,
     ErrorKind::InvalidMagic,
     ErrorKind::Compile,
     ErrorKind::PermissionDenied,
+    // A permitted `host::log` imported as a memory, table or global.
+    ErrorKind::UnsupportedImport,
     ErrorKind::Instantiation,
     ErrorKind::MemoryLimit,
     ErrorKind::TableLimit,
@@ -44,6 +46,7 @@ fn tight() -> ComponentManifest {
             max_table_elements: 1_000,
             max_fuel: Some(100_000),
             max_call_duration: Duration::from_millis(5),
+            ..ResourceLimits::default()
         })
         .allow_import("host", "log")
         .build()

@@ -211,6 +211,7 @@ impl Spec {
             max_table_elements: l.table,
             max_fuel: l.fuel,
             max_call_duration: self.deadline(),
+            ..ResourceLimits::default()
         });
         let m = if l.permit_log {
             m.allow_import("host", "log")

@@ -1,4 +1,4 @@
-;; @describe: the manifest permits host::nope but no host function provides it
+;; @describe: the manifest permits host::nope but no host function provides it: refused before compiling
 ;; @manifest: permits_nope.toml
-;; @expect-start: Instantiation
+;; @expect-start: UnsupportedImport
 (module (import "host" "nope" (func)))

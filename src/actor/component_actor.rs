@@ -22,8 +22,9 @@ use crate::actor::state::{ActorState, Applied, Refused, StateCell, Transition};
 use crate::error::{ComponentError, ErrorKind};
 use crate::manifest::{ComponentManifest, ResourceLimits};
 use crate::runtime::engine::Runtime;
-use crate::runtime::instance::{InstanceStats, Prepared, WasmInstance};
+use crate::runtime::instance::{InstanceStats, WasmInstance};
 use crate::runtime::loader::ComponentSource;
+use crate::runtime::prepare::Prepared;
 
 /// How the last `stop` went for the guest's `_cleanup`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -31,6 +31,9 @@ struct CheckDoc {
     denied: Vec<String>,
     permissions_line: Option<String>,
     resources: Option<ResourcesDoc>,
+    /// Every reason the module will not start, in the order `start` meets
+    /// them; the first is `error`.
+    problems: Vec<ProblemDoc>,
     error: Option<ErrorDoc>,
     exit_code: ExitCodeField,
 }
@@ -44,8 +47,19 @@ struct ExportDoc {
 }
 
 #[derive(Serialize)]
+struct ProblemDoc {
+    kind: String,
+    message: String,
+}
+
+#[derive(Serialize)]
 struct ImportDoc {
+    /// How messages write it (`module::name`, or the table form when that
+    /// would be ambiguous).
     import: String,
+    /// The exact module and name.
+    module: String,
+    name: String,
     #[serde(rename = "type")]
     ty: String,
     permitted: bool,
@@ -102,12 +116,18 @@ pub fn main(args: Args, json: bool) -> Result<Exit, BadInput> {
             .iter()
             .map(|i| ImportDoc {
                 import: i.path.clone(),
+                module: i.module.clone(),
+                name: i.name.clone(),
                 ty: i.ty.clone(),
                 permitted: i.permitted,
                 provided: i.provided,
             })
             .collect(),
-        denied: report.denied().iter().map(|s| s.to_string()).collect(),
+        denied: report
+            .denied()
+            .into_iter()
+            .map(|(m, n)| component_actor::import_label(m, n))
+            .collect(),
         permissions_line: report.permissions_line(&manifest),
         resources: report.resources.map(|r| ResourcesDoc {
             memories: r.memories,
@@ -117,6 +137,14 @@ pub fn main(args: Args, json: bool) -> Result<Exit, BadInput> {
             initial_table_elements: r.initial_table_elements,
             total_initial_table_elements: r.total_initial_table_elements,
         }),
+        problems: report
+            .problems
+            .iter()
+            .map(|p| ProblemDoc {
+                kind: p.kind.to_string(),
+                message: p.message.clone(),
+            })
+            .collect(),
         error: report.error.as_ref().map(ErrorDoc::of),
         exit_code: ExitCodeField(exit),
     };
@@ -162,9 +190,14 @@ fn print_text(
         return print_verdict(doc);
     }
     match (&doc.error, doc.compile_ms) {
-        (Some(e), None) => {
+        // Nothing was read past the header (size cap, component, or
+        // sections the compiler then rejected).
+        (Some(e), None) if doc.exports.is_empty() => {
             say(format!("  compile   {}", error_line(e)));
             return print_verdict(doc);
+        }
+        (Some(_), None) => {
+            say("  compile   skipped (refused before compiling, as start refuses it)")
         }
         (_, Some(t)) => say(format!(
             "  compile   ok      {}",
@@ -194,7 +227,7 @@ fn print_text(
         let label = if n == 0 { "imports" } else { "" };
         let status = match (i.permitted, i.provided) {
             (true, true) => "permitted",
-            (true, false) => "permitted, but no host function provides it",
+            (true, false) => "UNSUPPORTED: permitted, but nothing provides it",
             (false, true) => "DENIED",
             (false, false) => "DENIED (and no host function provides it)",
         };
@@ -229,6 +262,9 @@ fn print_text(
 }
 
 fn print_verdict(doc: &CheckDoc) {
+    for p in &doc.problems {
+        say(format!("  problem   {}: {}", p.kind, p.message));
+    }
     say("");
     match &doc.error {
         None => say("admitted: start would get past every check made before guest code runs"),
@@ -252,7 +288,7 @@ fn print_verdict(doc: &CheckDoc) {
                         .map(|(m, n)| format!("{m}::{n}"))
                         .collect();
                     say(format!(
-                        "note: no host function provides {}; permitting {} is not enough, linking would then fail with Instantiation (host functions: {})",
+                        "note: no host function provides {}; permitting {} is not enough, start would then fail with UnsupportedImport (host functions: {})",
                         unprovided.join(", "),
                         if unprovided.len() == 1 { "it" } else { "them" },
                         host.join(", ")

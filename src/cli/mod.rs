@@ -133,7 +133,11 @@ impl ErrorDoc {
         Self {
             kind: e.kind().to_string(),
             message: e.message().to_string(),
-            denied: e.denied_imports().to_vec(),
+            denied: e
+                .denied_imports()
+                .into_iter()
+                .map(|(m, n)| component_actor::import_label(m, n))
+                .collect(),
         }
     }
 }
@@ -251,7 +255,7 @@ impl LimitsDoc {
             imports: manifest
                 .permissions()
                 .imports()
-                .map(|(m, n)| format!("{m}::{n}"))
+                .map(|(m, n)| component_actor::import_label(m, n))
                 .collect(),
         }
     }
@@ -454,7 +458,7 @@ pub fn describe_limits(manifest: &ComponentManifest) -> String {
     let imports: Vec<String> = manifest
         .permissions()
         .imports()
-        .map(|(m, n)| format!("{m}::{n}"))
+        .map(|(m, n)| component_actor::import_label(m, n))
         .collect();
     format!(
         "memory {}, tables {} elements, {fuel}, {}/call, imports [{}]",

@@ -1,18 +1,17 @@
 //! [`Runtime`]: the one `Engine` many actors share, its epoch ticker, and
 //! the cache of compiled, pre-linked modules.
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, Module, OperatorCost, PoolingAllocationConfig,
+    Config, Engine, InstanceAllocationStrategy, OperatorCost, PoolingAllocationConfig,
     WasmFeatures,
 };
 
 use crate::error::{ComponentError, ErrorKind};
-use crate::manifest::{ComponentManifest, PermissionManifest};
-use crate::runtime::instance::{Prepared, one_line};
+use crate::runtime::instance::one_line;
+use crate::runtime::prepare::ModuleCache;
 use crate::runtime::ticker::{Ticker, Wake};
 
 /// How instances get their memory, tables and stacks.
@@ -162,73 +161,12 @@ impl Runtime {
         &self.inner.wake
     }
 
-    fn lock_cache(&self) -> std::sync::MutexGuard<'_, ModuleCache> {
+    pub(crate) fn lock_cache(&self) -> std::sync::MutexGuard<'_, ModuleCache> {
         // The cache holds no invariant a panic could break halfway.
         self.inner
             .cache
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Compiles `bytes` (once per distinct content), checks it against
-    /// `manifest` and pre-links it (once per content and permission set).
-    pub(crate) fn prepare(
-        &self,
-        bytes: &Arc<[u8]>,
-        manifest: &ComponentManifest,
-    ) -> Result<Arc<Prepared>, ComponentError> {
-        let cached = self.lock_cache().lookup(bytes, manifest.permissions());
-        let module = match cached {
-            Lookup::Prepared(p) => return Ok(p),
-            Lookup::Module(m) => m,
-            Lookup::Miss => self.compile_uncached(bytes, manifest.name())?,
-        };
-        let mut prepared = Prepared::new(self.engine(), &module, manifest)?;
-        if let Allocation::Pooling { slots, .. } = self.inner.allocation {
-            prepared.pool_slots = Some(slots);
-        }
-        let prepared = Arc::new(prepared);
-        self.lock_cache()
-            .insert_prepared(bytes, manifest.permissions(), prepared.clone());
-        Ok(prepared)
-    }
-}
-
-impl Runtime {
-    /// The compiled module for `bytes`: from the cache, or compiled (and
-    /// cached) now. Nothing is checked against a manifest.
-    pub(crate) fn compile(
-        &self,
-        bytes: &Arc<[u8]>,
-        component: &str,
-    ) -> Result<Module, ComponentError> {
-        let cached = self
-            .lock_cache()
-            .modules
-            .get(&bytes[..])
-            .map(|e| e.module.clone());
-        match cached {
-            Some(module) => Ok(module),
-            None => self.compile_uncached(bytes, component),
-        }
-    }
-
-    fn compile_uncached(
-        &self,
-        bytes: &Arc<[u8]>,
-        component: &str,
-    ) -> Result<Module, ComponentError> {
-        // Compile outside the lock: other actors keep starting.
-        let module = Module::from_binary(self.engine(), bytes).map_err(|e| {
-            ComponentError::new(
-                component,
-                ErrorKind::Compile,
-                format!("invalid module: {}", one_line(&e)),
-            )
-            .with_source(e)
-        })?;
-        self.lock_cache().insert_module(bytes, module.clone());
-        Ok(module)
     }
 }
 
@@ -338,90 +276,6 @@ fn operator_cost() -> OperatorCost {
     cost
 }
 
-/// Compiled modules keyed by their exact bytes (never by a hash alone: two
-/// different modules must never share an entry), each with its pre-linked
-/// forms per permission set.
-struct ModuleCache {
-    capacity: usize,
-    /// FxHash (`rustc-hash`): an actor's first start looks its module up by
-    /// content, and SipHash over the bytes was the largest single cost of
-    /// that lookup. Keys are compared in full on every hit, so a collision
-    /// costs a comparison, never a wrong module, and the cache holds at most
-    /// `module_cache_capacity` keys.
-    modules: HashMap<Arc<[u8]>, CacheEntry, rustc_hash::FxBuildHasher>,
-    order: VecDeque<Arc<[u8]>>,
-}
-
-struct CacheEntry {
-    module: Module,
-    prepared: Vec<(PermissionManifest, Arc<Prepared>)>,
-}
-
-enum Lookup {
-    Prepared(Arc<Prepared>),
-    Module(Module),
-    Miss,
-}
-
-impl ModuleCache {
-    fn new(capacity: usize) -> Self {
-        Self {
-            capacity,
-            modules: HashMap::default(),
-            order: VecDeque::new(),
-        }
-    }
-
-    fn lookup(&self, bytes: &[u8], permissions: &PermissionManifest) -> Lookup {
-        match self.modules.get(bytes) {
-            None => Lookup::Miss,
-            Some(entry) => entry
-                .prepared
-                .iter()
-                .find(|(p, _)| p == permissions)
-                .map(|(_, prepared)| Lookup::Prepared(prepared.clone()))
-                .unwrap_or_else(|| Lookup::Module(entry.module.clone())),
-        }
-    }
-
-    fn insert_module(&mut self, bytes: &Arc<[u8]>, module: Module) {
-        if self.modules.contains_key(&bytes[..]) {
-            return;
-        }
-        while self.modules.len() >= self.capacity {
-            let Some(oldest) = self.order.pop_front() else {
-                break;
-            };
-            self.modules.remove(&oldest);
-        }
-        self.order.push_back(bytes.clone());
-        self.modules.insert(
-            bytes.clone(),
-            CacheEntry {
-                module,
-                prepared: Vec::new(),
-            },
-        );
-    }
-
-    fn insert_prepared(
-        &mut self,
-        bytes: &[u8],
-        permissions: &PermissionManifest,
-        prepared: Arc<Prepared>,
-    ) {
-        /// Permission sets kept per module; a module run under many
-        /// manifests re-links beyond this.
-        const PER_MODULE: usize = 8;
-        if let Some(entry) = self.modules.get_mut(bytes)
-            && entry.prepared.len() < PER_MODULE
-            && !entry.prepared.iter().any(|(p, _)| p == permissions)
-        {
-            entry.prepared.push((permissions.clone(), prepared));
-        }
-    }
-}
-
 impl Drop for Inner {
     fn drop(&mut self) {
         // Stop the ticker before the engine goes.
@@ -432,7 +286,7 @@ impl Drop for Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ActorState, Child, ComponentActor, ComponentSource};
+    use crate::{ActorState, Child, ComponentActor, ComponentManifest, ComponentSource};
 
     const GUEST: &str = r#"(module (memory 1) (func (export "_start")))"#;
 

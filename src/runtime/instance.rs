@@ -7,15 +7,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wasmtime::{
-    Engine, Extern, ExternType, Instance, InstancePre, Module, ModuleExport,
-    PoolConcurrencyLimitError, Store, Trap, TypedFunc, UpdateDeadline, ValType, WasmResults,
+    Extern, Instance, ModuleExport, PoolConcurrencyLimitError, Store, Trap, TypedFunc,
+    UpdateDeadline, WasmResults,
 };
 
 use crate::error::{ComponentError, ErrorKind};
-use crate::manifest::{ComponentManifest, PermissionManifest, ResourceLimits};
+use crate::manifest::ResourceLimits;
 use crate::runtime::engine::Runtime;
-use crate::runtime::host;
 use crate::runtime::limits::{Limiter, Refusals};
+use crate::runtime::prepare::Prepared;
 use crate::runtime::ticker::Wake;
 
 /// Per-store state: who the guest is, its limiter, and the deadline of the
@@ -35,117 +35,6 @@ impl StoreData {
         self.logs += 1;
         &self.component
     }
-}
-
-/// The lifecycle exports' required types.
-const START: (&str, &[ValType]) = ("_start", &[]);
-const CLEANUP: (&str, &[ValType]) = ("_cleanup", &[]);
-const HEALTH: (&str, &[ValType]) = ("_health", &[ValType::I32]);
-
-/// A module checked against one manifest and pre-linked: all that is left
-/// for a start is a `Store` and an instantiation.
-pub(crate) struct Prepared {
-    pre: InstancePre<StoreData>,
-    start: Option<ModuleExport>,
-    cleanup: Option<ModuleExport>,
-    health: Option<ModuleExport>,
-    /// The pool's slot count when the runtime pools instances, for the
-    /// message of a start that finds every slot taken.
-    pub(crate) pool_slots: Option<u32>,
-}
-
-impl Prepared {
-    /// Checks every import against the manifest's permissions and every
-    /// lifecycle export's type, then links the permitted host functions.
-    pub(crate) fn new(
-        engine: &Engine,
-        module: &Module,
-        manifest: &ComponentManifest,
-    ) -> Result<Self, ComponentError> {
-        let name = manifest.name();
-        let denied = denied_imports(module, manifest.permissions());
-        if !denied.is_empty() {
-            return Err(ComponentError::permission_denied(name, denied));
-        }
-        for (export, results) in LIFECYCLE_EXPORTS {
-            check_export(module, name, export, results)?;
-        }
-        let pre = host::linker(engine, manifest.permissions())
-            .and_then(|linker| linker.instantiate_pre(module))
-            .map_err(|e| {
-                ComponentError::new(name, ErrorKind::Instantiation, one_line(&e)).with_source(e)
-            })?;
-        Ok(Self {
-            pre,
-            start: module.get_export_index(START.0),
-            cleanup: module.get_export_index(CLEANUP.0),
-            health: module.get_export_index(HEALTH.0),
-            pool_slots: None,
-        })
-    }
-}
-
-/// The lifecycle exports and their required result types, in the order
-/// they are checked (shared with [`crate::check`]).
-pub(crate) const LIFECYCLE_EXPORTS: [(&str, &[ValType]); 3] = [START, CLEANUP, HEALTH];
-
-/// Every import of `module` that `permissions` does not allow, as
-/// `module::name`, in import order.
-pub(crate) fn denied_imports(module: &Module, permissions: &PermissionManifest) -> Vec<String> {
-    module
-        .imports()
-        .filter(|i| !permissions.allows(i.module(), i.name()))
-        .map(|i| format!("{}::{}", i.module(), i.name()))
-        .collect()
-}
-
-/// The type a lifecycle export must have, as messages write it (`[] -> [i32]`).
-pub(crate) fn expected_signature(results: &[ValType]) -> String {
-    format!("[] -> [{}]", types(results.iter().cloned()))
-}
-
-/// An extern's type as messages write it: `[i32] -> []` for a function,
-/// `a global`, `a table`, `a memory` or `a tag` otherwise.
-pub(crate) fn describe(ty: &ExternType) -> String {
-    match ty {
-        ExternType::Func(f) => format!("[{}] -> [{}]", types(f.params()), types(f.results())),
-        ExternType::Global(_) => "a global".to_string(),
-        ExternType::Table(_) => "a table".to_string(),
-        ExternType::Memory(_) => "a memory".to_string(),
-        ExternType::Tag(_) => "a tag".to_string(),
-    }
-}
-
-/// Checks the type of one lifecycle export; a missing export is fine.
-pub(crate) fn check_export(
-    module: &Module,
-    component: &str,
-    export: &str,
-    results: &[ValType],
-) -> Result<(), ComponentError> {
-    let Some(ty) = module.get_export(export) else {
-        return Ok(());
-    };
-    if let ExternType::Func(f) = &ty
-        && f.params().len() == 0
-        && f.results().len() == results.len()
-        && f.results().zip(results).all(|(a, b)| ValType::eq(&a, b))
-    {
-        return Ok(());
-    }
-    Err(ComponentError::new(
-        component,
-        ErrorKind::ExportSignature,
-        format!(
-            "export `{export}` is {}, expected a function {}",
-            describe(&ty),
-            expected_signature(results)
-        ),
-    ))
-}
-
-fn types(tys: impl Iterator<Item = ValType>) -> String {
-    tys.map(|t| t.to_string()).collect::<Vec<_>>().join(" ")
 }
 
 /// Memory and fuel figures of one instance.

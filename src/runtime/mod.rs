@@ -6,4 +6,5 @@ pub(crate) mod host;
 pub(crate) mod instance;
 pub(crate) mod limits;
 pub(crate) mod loader;
+pub(crate) mod prepare;
 pub(crate) mod ticker;

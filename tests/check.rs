@@ -1,0 +1,192 @@
+//! Issue 9, defects 6, 10 and 11: permissions are exact pairs end to end,
+//! a module is refused before it is compiled, and `check` reports every
+//! reason a module will not start that it can know without running it.
+
+use component_actor::check::preflight;
+use component_actor::{
+    Child, ComponentActor, ComponentManifest, ComponentSource, ErrorKind, Runtime, RuntimeConfig,
+};
+
+fn runtime() -> Runtime {
+    Runtime::new(RuntimeConfig::default()).unwrap()
+}
+
+/// Pairs whose `module::name` string would be ambiguous or unusual.
+const PAIRS: &[(&str, &str)] = &[
+    ("host", "log"),
+    ("a::b", "c"),
+    ("a", "b::c"),
+    ("a:", "b"),
+    ("a", ":b"),
+    ("x y", "\"quoted\" \\ name"),
+    ("m", "tab\there"),
+];
+
+fn importing(pairs: &[(&str, &str)]) -> String {
+    let mut wat = String::from("(module\n");
+    for (m, n) in pairs {
+        let esc = |s: &str| {
+            s.replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\t', "\\t")
+        };
+        wat += &format!("  (import \"{}\" \"{}\" (func))\n", esc(m), esc(n));
+    }
+    wat + ")"
+}
+
+/// The permissions line `check` suggests, put in a manifest, permits
+/// exactly the module's imports: every pair survives the trip through TOML.
+#[test]
+fn every_pair_round_trips_through_the_suggested_permissions_line() {
+    let rt = runtime();
+    let source = ComponentSource::from_wat(importing(PAIRS));
+    let report = preflight(&rt, &source, &ComponentManifest::new("pairs").unwrap());
+    let line = report
+        .permissions_line(&ComponentManifest::new("pairs").unwrap())
+        .expect("something is denied");
+    assert!(!line.contains('\n'), "{line}");
+    let text = format!("[component]\nname = \"pairs\"\n[permissions]\n{line}\n");
+    let manifest =
+        ComponentManifest::from_toml_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let mut got: Vec<(String, String)> = manifest
+        .permissions()
+        .imports()
+        .map(|(m, n)| (m.to_string(), n.to_string()))
+        .collect();
+    let mut want: Vec<(String, String)> = PAIRS
+        .iter()
+        .map(|(m, n)| (m.to_string(), n.to_string()))
+        .collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want, "{line}");
+}
+
+/// `allow_import("a::b", "c")` does not permit `("a", "b::c")`, and the
+/// denied import is reported as the exact pair.
+#[tokio::test]
+async fn a_denied_import_is_reported_as_its_exact_pair() {
+    let rt = runtime();
+    let manifest = ComponentManifest::builder("pairs")
+        .allow_import("a::b", "c")
+        .build()
+        .unwrap();
+    let wat = importing(&[("a::b", "c"), ("a", "b::c")]);
+    let mut actor = ComponentActor::new(&rt, ComponentSource::from_wat(wat), manifest);
+    let e = actor.start().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::PermissionDenied, "{e}");
+    assert_eq!(format!("{:?}", e.denied_imports()), r#"[("a", "b::c")]"#);
+    assert!(
+        e.message().contains(r#"{ module = "a", name = "b::c" }"#),
+        "{e}"
+    );
+}
+
+/// A module whose imports are denied is refused before it is compiled:
+/// nothing enters the compile cache, however large the module.
+#[tokio::test]
+async fn a_denied_module_is_refused_without_compiling() {
+    let rt = runtime();
+    let mut wat = String::from("(module (import \"env\" \"secret\" (func))\n");
+    for i in 0..2000 {
+        wat += &format!(
+            "(func (export \"f{i}\") (result i32) (i32.add (i32.const {i}) (i32.mul (i32.const 3) (i32.const 7))))\n"
+        );
+    }
+    wat += ")";
+    let source = ComponentSource::from_wat(wat);
+    let manifest = ComponentManifest::new("big").unwrap();
+    let mut actor = ComponentActor::new(&rt, source.clone(), manifest.clone());
+    let e = actor.start().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::PermissionDenied, "{e}");
+    assert_eq!(rt.cached_modules(), 0, "the denied module was compiled");
+    let report = preflight(&rt, &source, &manifest);
+    assert_eq!(
+        report.error.as_ref().map(|e| e.kind()),
+        Some(ErrorKind::PermissionDenied)
+    );
+    assert_eq!(rt.cached_modules(), 0, "check compiled the denied module");
+    assert_eq!(report.compile_time, None);
+}
+
+/// A module over `max_module_bytes` is refused with `ModuleTooLarge`, by
+/// `start` and by `check`, before anything else is read.
+#[tokio::test]
+async fn a_module_over_max_module_bytes_is_refused_before_compiling() {
+    let rt = runtime();
+    let manifest = ComponentManifest::from_toml_str(
+        "[component]\nname = \"small\"\n[limits]\nmax_module_bytes = 64\n",
+    )
+    .unwrap();
+    let wat = r#"(module (memory 1) (func (export "_start")) (func (export "a")) (func (export "b")) (func (export "c")))"#;
+    let bytes = wat::parse_str(wat).unwrap();
+    assert!(bytes.len() > 64, "{}", bytes.len());
+    let source = ComponentSource::from_bytes(bytes);
+    let mut actor = ComponentActor::new(&rt, source.clone(), manifest.clone());
+    let e = actor.start().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ModuleTooLarge, "{e}");
+    assert!(e.message().contains("max_module_bytes = 64"), "{e}");
+    assert!(!e.to_string().contains('\n'));
+    let report = preflight(&rt, &source, &manifest);
+    assert_eq!(
+        report.error.as_ref().map(|e| e.kind()),
+        Some(ErrorKind::ModuleTooLarge)
+    );
+    assert_eq!(rt.cached_modules(), 0);
+    // The default cap admits it.
+    let mut actor = ComponentActor::new(&rt, source, ComponentManifest::new("small").unwrap());
+    actor.start().await.unwrap();
+}
+
+/// A WebAssembly component is refused in one line, by `start` and `check`,
+/// without wasmtime's advice to enable a feature.
+#[tokio::test]
+async fn a_component_is_refused_in_one_line() {
+    const MESSAGE: &str = "this is a WebAssembly component; component-actor runs core modules";
+    let rt = runtime();
+    let source = ComponentSource::from_wat("(component)");
+    let manifest = ComponentManifest::new("comp").unwrap();
+    let mut actor = ComponentActor::new(&rt, source.clone(), manifest.clone());
+    let e = actor.start().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Compile, "{e}");
+    assert_eq!(e.message(), MESSAGE);
+    let report = preflight(&rt, &source, &manifest);
+    let e = report.error.expect("refused");
+    assert_eq!(e.kind(), ErrorKind::Compile, "{e}");
+    assert_eq!(e.message(), MESSAGE);
+}
+
+/// A permitted import no host function provides fails `start` with
+/// `UnsupportedImport` (not "unknown import" at linking), and so does a
+/// permitted memory, table or global import.
+#[tokio::test]
+async fn permitted_imports_nothing_provides_are_unsupported() {
+    let rt = runtime();
+    for (wat, module, name) in [
+        (r#"(module (import "env" "foo" (func)))"#, "env", "foo"),
+        (r#"(module (import "env" "mem" (memory 1)))"#, "env", "mem"),
+        (
+            r#"(module (import "env" "t" (table 1 funcref)))"#,
+            "env",
+            "t",
+        ),
+        (r#"(module (import "env" "g" (global i32)))"#, "env", "g"),
+    ] {
+        let manifest = ComponentManifest::builder("unsupported")
+            .allow_import(module, name)
+            .build()
+            .unwrap();
+        let source = ComponentSource::from_wat(wat);
+        let mut actor = ComponentActor::new(&rt, source.clone(), manifest.clone());
+        let e = actor.start().await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UnsupportedImport, "{wat}: {e}");
+        assert!(e.message().contains(&format!("{module}::{name}")), "{e}");
+        let report = preflight(&rt, &source, &manifest);
+        assert_eq!(
+            report.error.as_ref().map(|e| e.kind()),
+            Some(ErrorKind::UnsupportedImport),
+            "{wat}"
+        );
+    }
+}
