@@ -5,8 +5,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, OperatorCost, PoolingAllocationConfig,
-    WasmFeatures,
+    Config, Engine, InstanceAllocationStrategy, OperatorCost, PoolingAllocationConfig, WasmFeatures,
 };
 
 use crate::error::{ComponentError, ErrorKind};
