@@ -4,8 +4,9 @@
 //! until one run completes. After every drop the actor must be Terminated
 //! or Failed (never Starting, Stopping, or Ready without an instance) and
 //! must start again. Guests here count in loops long enough to yield to
-//! the executor at several epoch ticks, so the futures have many await
-//! points to be dropped at.
+//! the executor at several epoch ticks (fewer on a loaded machine), so the
+//! futures have await points to be dropped at; each test requires that at
+//! least one drop fell inside the operation, so none can pass vacuously.
 
 use std::future::Future;
 use std::pin::pin;
@@ -114,10 +115,11 @@ fn a_start_dropped_at_any_await_point_leaves_the_actor_startable() {
         match poll_then_drop(a.start(), n) {
             Some(result) => {
                 result.expect("the start completed");
-                assert!(dropped >= 2, "only {dropped} await points were exercised");
+                assert!(dropped >= 1, "no drop fell inside the start");
                 return;
             }
-            None => dropped += 1,
+            // N = 0 drops a future never polled: no await point reached.
+            None => dropped += usize::from(n > 0),
         }
         if n > 0 {
             assert_eq!(a.state(), ActorState::Failed("start was cancelled".into()));
@@ -138,10 +140,10 @@ fn a_stop_dropped_at_any_await_point_terminates_the_actor() {
             Some(result) => {
                 result.expect("the stop completed");
                 assert_eq!(a.state(), ActorState::Terminated);
-                assert!(dropped >= 2, "only {dropped} await points were exercised");
+                assert!(dropped >= 1, "no drop fell inside the stop");
                 return;
             }
-            None => dropped += 1,
+            None => dropped += usize::from(n > 0),
         }
         let want = if n == 0 {
             ActorState::Ready
@@ -168,10 +170,7 @@ fn a_health_check_dropped_mid_call_discards_the_instance_and_fails_the_actor() {
             Some(health) => {
                 assert_eq!(health, ChildHealth::Healthy);
                 assert_eq!(a.state(), ActorState::Ready);
-                assert!(
-                    dropped_mid_call >= 2,
-                    "only {dropped_mid_call} await points were exercised"
-                );
+                assert!(dropped_mid_call >= 1, "no drop fell inside `_health`");
                 return;
             }
             None if n == 0 => assert_eq!(a.state(), ActorState::Ready),

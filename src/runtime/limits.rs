@@ -16,7 +16,7 @@
 //!
 //! So this limiter keeps no pending state and ignores the failure reports.
 //! It decides from the sizes wasmtime passes, and keeps for each memory (and
-//! each table) with a non-zero size the size it last approved for it: an
+//! each table) the size it last approved for it: an
 //! upper bound of its real size, because a growth happens only after an
 //! approval. When a memory of `current` bytes asks to grow, the entry that
 //! stands for it is replaced by `desired`; since the limiter cannot tell the
@@ -51,8 +51,8 @@ pub(crate) struct Refusals {
 /// `entries` is never below the real total.
 #[derive(Debug, Default)]
 struct Sizes {
-    /// One entry per memory (table) with a non-zero size: the size last
-    /// approved for it.
+    /// One entry per memory (table) the limiter approved a size for: the
+    /// size last approved for it.
     entries: Vec<usize>,
     /// The sum of `entries`; never above the cap.
     total: usize,
@@ -82,10 +82,11 @@ impl Sizes {
         if total > cap {
             return false;
         }
+        // A zero-size entry (a memory created empty) changes no sum and is
+        // never chosen above, as `current > 0` there.
         match slot {
             Some(i) => self.entries[i] = desired,
-            None if desired > 0 => self.entries.push(desired),
-            None => {}
+            None => self.entries.push(desired),
         }
         self.total = total;
         true
