@@ -204,9 +204,8 @@ fn suite_bad_directory_is_bad_input() {
         &cli(&["suite", &dir.0.display().to_string()]),
         "no .wat or .wasm",
     );
-    let dir = Scratch::new("bad-header");
-    dir.file("x.wat", ";; @expect-start: Nonsense\n(module)\n");
-    assert_bad_input(&cli(&["suite", &dir.0.display().to_string()]), "Nonsense");
+    // A broken fixture is a failed case, not bad input: see
+    // a_broken_fixture_is_one_failed_case_and_the_rest_still_run.
 }
 
 // ---------------------------------------------------------------- run
@@ -1168,4 +1167,72 @@ fn a_file_name_with_control_characters_is_one_escaped_error_line() {
     let out = cli(&["run", "/nonexistent/\x1b[2J\nFAKE line\r.wat"]);
     assert_bad_input(&out, r"\x1b[2J\nFAKE line\r.wat");
     assert_shown_safely("stderr", &out.stderr);
+}
+
+#[test]
+fn a_broken_fixture_is_one_failed_case_and_the_rest_still_run() {
+    let dir = Scratch::new("broken-fixtures");
+    dir.file(
+        "a_starts.wat",
+        ";; @describe: starts\n;; @expect-start: ok\n;; @expect-health: healthy\n\
+         ;; @expect-cleanup: not-exported\n(module)\n",
+    );
+    dir.file("b_headerless.wat", "(module)\n");
+    dir.file(
+        "c_bad_kind.wat",
+        ";; @describe: names no error kind\n;; @expect-start: Nonsense\n(module)\n",
+    );
+    dir.file(
+        "d_traps.wat",
+        ";; @describe: traps\n;; @expect-start: Trap\n\
+         (module (func (export \"_start\") unreachable))\n",
+    );
+    let path = dir.0.display().to_string();
+
+    let out = cli(&["suite", &path]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.ends_with("2 passed, 2 failed\n"),
+        "{}",
+        out.stdout
+    );
+    let row = |name: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no row for {name}:\n{}", out.stdout))
+    };
+    assert!(row("a_starts").ends_with(" ok"), "{}", out.stdout);
+    assert!(row("d_traps").ends_with(" ok"), "{}", out.stdout);
+    assert!(row("b_headerless").ends_with(" BROKEN"), "{}", out.stdout);
+    assert!(row("c_bad_kind").ends_with(" BROKEN"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("b_headerless.wat: missing `;; @expect-start:` header"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("Nonsense"), "{}", out.stdout);
+
+    let doc = cli(&["suite", &path, "--json"]).json();
+    assert_eq!(doc["exit_code"], 1);
+    assert_eq!(
+        (doc["passed"].clone(), doc["failed"].clone()),
+        (2.into(), 2.into())
+    );
+    let fixtures = doc["fixtures"].as_array().unwrap();
+    assert_eq!(fixtures.len(), 4);
+    let broken = &fixtures[1];
+    assert_eq!(broken["name"], "b_headerless");
+    assert_eq!(broken["ok"], false);
+    assert_eq!(broken["expected"], Value::Null);
+    assert_eq!(broken["observed"], Value::Null);
+    assert!(
+        broken["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("missing `;; @expect-start:` header"),
+        "{broken}"
+    );
+    assert_eq!(fixtures[3]["ok"], true);
 }
