@@ -182,10 +182,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// Reports bad input: one line on stderr, and under `--json` the error
-/// document on stdout. Exit code 2.
+/// Reports bad input: one line on stderr (control characters escaped: the
+/// message may quote a file name or a manifest), and under `--json` the
+/// error document on stdout (exact). Exit code 2.
 fn bad_input(command: Option<&str>, bad: &BadInput, json: bool) -> ExitCode {
-    eprintln!("error: {bad}");
+    eprintln!("error: {}", cli::escape(&bad.to_string()));
     if json {
         cli::print_json(&BadInputDoc {
             schema_version: SCHEMA_VERSION,

@@ -363,12 +363,27 @@ fn parse_source(value: &str) -> Result<SourceMode, String> {
     })
 }
 
-/// Every fixture (`.wat` and `.wasm`) in `dir`, sorted by name.
+/// Every fixture (`.wat` and `.wasm`) in `dir`, sorted by name; the first
+/// broken one is the error. For a bundled suite that must be whole (a test):
+/// to run what loads and report each broken fixture, use [`discover_each`].
 ///
 /// # Errors
 ///
-/// The directory cannot be read, or a fixture's header is malformed.
+/// The directory cannot be read, or a fixture's header is missing or
+/// malformed.
 pub fn discover(dir: &Path) -> Result<Vec<Fixture>, FixtureError> {
+    discover_each(dir)?.into_iter().collect()
+}
+
+/// Every fixture file (`.wat` and `.wasm`) in `dir`, sorted by name, each
+/// loaded on its own: a file without a header, or with a malformed one, is
+/// its own [`FixtureError`] (naming the file and the reason) and does not
+/// stop the others from loading.
+///
+/// # Errors
+///
+/// Only the directory itself cannot be read.
+pub fn discover_each(dir: &Path) -> Result<Vec<Result<Fixture, FixtureError>>, FixtureError> {
     let entries = std::fs::read_dir(dir).map_err(|e| FixtureError {
         path: dir.to_path_buf(),
         message: format!("cannot read fixture directory: {e}"),
@@ -378,7 +393,7 @@ pub fn discover(dir: &Path) -> Result<Vec<Fixture>, FixtureError> {
         .filter(|p| p.extension().is_some_and(|e| e == "wat" || e == "wasm"))
         .collect();
     paths.sort();
-    paths.into_iter().map(Fixture::load).collect()
+    Ok(paths.into_iter().map(Fixture::load).collect())
 }
 
 /// What running a fixture through the lifecycle produced.

@@ -204,9 +204,8 @@ fn suite_bad_directory_is_bad_input() {
         &cli(&["suite", &dir.0.display().to_string()]),
         "no .wat or .wasm",
     );
-    let dir = Scratch::new("bad-header");
-    dir.file("x.wat", ";; @expect-start: Nonsense\n(module)\n");
-    assert_bad_input(&cli(&["suite", &dir.0.display().to_string()]), "Nonsense");
+    // A broken fixture is a failed case, not bad input: see
+    // a_broken_fixture_is_one_failed_case_and_the_rest_still_run.
 }
 
 // ---------------------------------------------------------------- run
@@ -1131,4 +1130,209 @@ fn help_and_version_exit_0() {
     let out = cli(&["--version"]);
     assert_eq!(out.code, 0);
     assert!(out.stdout.contains(env!("CARGO_PKG_VERSION")));
+}
+
+// ------------------------------------------- issue 9, defects 12 and 13 (fix/cli)
+// 12: guest-controlled text (host::log lines, import names, file names) is
+// shown with its control characters escaped in every human output, and
+// exactly in the JSON. 13: a broken fixture is one failed case of the suite.
+
+/// What the guest below logs: an escape sequence that clears the screen, a
+/// line feed that would forge a line, a carriage return, a right-to-left
+/// override and a C1 next-line.
+const HOSTILE_LOG: &str = "\x1b[2J\nFAKE line\r\u{202e}evil\u{85}";
+
+/// A module whose `_start` logs [`HOSTILE_LOG`] (24 bytes) through `host::log`.
+const HOSTILE_LOG_WAT: &str = r#"(module
+  (import "host" "log" (func $log (param i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "\1b[2J\nFAKE line\r\e2\80\aeevil\c2\85")
+  (func (export "_start") (call $log (i32.const 0) (i32.const 24))))
+"#;
+
+/// A module importing a function whose module and name hold control and
+/// bidi characters; no manifest permits it.
+const HOSTILE_IMPORT_WAT: &str = r#"(module
+  (import "ev\1b[31mil\n" "FAKE\rname\e2\80\ae" (func))
+  (func (export "_start")))
+"#;
+
+/// `text` as a terminal would get it: no control character but the line
+/// feeds between lines, no bidi override, and no line forged by the guest.
+fn assert_shown_safely(what: &str, text: &str) {
+    for c in text.chars() {
+        assert!(
+            c == '\n' || !(c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c)),
+            "{what} holds a raw {:?}:\n{text}",
+            c
+        );
+    }
+    for line in text.lines() {
+        assert!(
+            !line.starts_with("FAKE"),
+            "{what} has a line forged by the guest: {line:?}\n{text}"
+        );
+    }
+}
+
+/// Every string in a JSON document, however deep.
+fn json_strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a.iter().flat_map(json_strings).collect(),
+        Value::Object(o) => o.values().flat_map(json_strings).collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[test]
+fn guest_log_text_is_escaped_in_text_and_exact_in_json() {
+    let dir = Scratch::new("hostile-log");
+    let module = dir.file("hostile_log.wat", HOSTILE_LOG_WAT);
+    let manifest = root().join("wat/log_permitted.toml").display().to_string();
+    let args = ["run", module.as_str(), "--manifest", manifest.as_str()];
+
+    // The timeline (stdout) and the tracing line of the log (stderr).
+    let out = cli_env(&args, Some("info"));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_shown_safely("run stdout", &out.stdout);
+    assert_shown_safely("run stderr", &out.stderr);
+    let escaped = r"\x1b[2J\nFAKE line\r\u{202e}evil\u{85}";
+    assert!(
+        out.stdout.contains(&format!("guest log: {escaped}")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr
+            .lines()
+            .any(|l| l.contains("component_actor::guest") && l.contains(escaped)),
+        "{}",
+        out.stderr
+    );
+
+    // The JSON keeps the exact text.
+    let mut json_args = args.to_vec();
+    json_args.push("--json");
+    let doc = cli(&json_args).json();
+    assert_eq!(doc["logs"][0]["message"], HOSTILE_LOG);
+}
+
+#[test]
+fn import_names_are_escaped_in_every_text_output_and_exact_in_json() {
+    let dir = Scratch::new("hostile-import");
+    let module = dir.file("hostile_import.wat", HOSTILE_IMPORT_WAT);
+    let (raw_module, raw_name) = ("ev\x1b[31mil\n", "FAKE\rname\u{202e}");
+    let escaped = r"ev\x1b[31mil\n";
+
+    for args in [
+        vec!["run", module.as_str()],
+        vec!["check", module.as_str()],
+        vec!["soak", module.as_str(), "--cycles", "1"],
+    ] {
+        // Default logging: `run` also logs a warning quoting the error.
+        let out = cli(&args);
+        assert_eq!(out.code, 1, "{args:?}\n{}\n{}", out.stdout, out.stderr);
+        assert_shown_safely(&format!("{args:?} stdout"), &out.stdout);
+        assert_shown_safely(&format!("{args:?} stderr"), &out.stderr);
+        assert!(out.stdout.contains(escaped), "{args:?}\n{}", out.stdout);
+        let out = cli_env(&args, Some("info"));
+        assert_shown_safely(&format!("{args:?} stderr at info"), &out.stderr);
+
+        let mut json_args = args.clone();
+        json_args.push("--json");
+        let strings = json_strings(&cli(&json_args).json());
+        assert!(
+            strings
+                .iter()
+                .any(|s| s.contains(raw_module) && s.contains(raw_name)),
+            "{args:?}: the exact import name is in no JSON string: {strings:?}"
+        );
+    }
+
+    // The suite's mismatch line quotes the start error.
+    dir.file(
+        "claims_ok.wat",
+        format!(";; @describe: claims to start\n;; @expect-start: ok\n{HOSTILE_IMPORT_WAT}"),
+    );
+    std::fs::remove_file(&module).unwrap();
+    let out = cli(&["suite", &dir.0.display().to_string()]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert_shown_safely("suite stdout", &out.stdout);
+    assert!(out.stdout.contains(escaped), "{}", out.stdout);
+}
+
+#[test]
+fn a_file_name_with_control_characters_is_one_escaped_error_line() {
+    let out = cli(&["run", "/nonexistent/\x1b[2J\nFAKE line\r.wat"]);
+    assert_bad_input(&out, r"\x1b[2J\nFAKE line\r.wat");
+    assert_shown_safely("stderr", &out.stderr);
+}
+
+#[test]
+fn a_broken_fixture_is_one_failed_case_and_the_rest_still_run() {
+    let dir = Scratch::new("broken-fixtures");
+    dir.file(
+        "a_starts.wat",
+        ";; @describe: starts\n;; @expect-start: ok\n;; @expect-health: healthy\n\
+         ;; @expect-cleanup: not-exported\n(module)\n",
+    );
+    dir.file("b_headerless.wat", "(module)\n");
+    dir.file(
+        "c_bad_kind.wat",
+        ";; @describe: names no error kind\n;; @expect-start: Nonsense\n(module)\n",
+    );
+    dir.file(
+        "d_traps.wat",
+        ";; @describe: traps\n;; @expect-start: Trap\n\
+         (module (func (export \"_start\") unreachable))\n",
+    );
+    let path = dir.0.display().to_string();
+
+    let out = cli(&["suite", &path]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.ends_with("2 passed, 2 failed\n"),
+        "{}",
+        out.stdout
+    );
+    let row = |name: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no row for {name}:\n{}", out.stdout))
+    };
+    assert!(row("a_starts").ends_with(" ok"), "{}", out.stdout);
+    assert!(row("d_traps").ends_with(" ok"), "{}", out.stdout);
+    assert!(row("b_headerless").ends_with(" BROKEN"), "{}", out.stdout);
+    assert!(row("c_bad_kind").ends_with(" BROKEN"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("b_headerless.wat: missing `;; @expect-start:` header"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("Nonsense"), "{}", out.stdout);
+
+    let doc = cli(&["suite", &path, "--json"]).json();
+    assert_eq!(doc["exit_code"], 1);
+    assert_eq!(
+        (doc["passed"].clone(), doc["failed"].clone()),
+        (2.into(), 2.into())
+    );
+    let fixtures = doc["fixtures"].as_array().unwrap();
+    assert_eq!(fixtures.len(), 4);
+    let broken = &fixtures[1];
+    assert_eq!(broken["name"], "b_headerless");
+    assert_eq!(broken["ok"], false);
+    assert_eq!(broken["expected"], Value::Null);
+    assert_eq!(broken["observed"], Value::Null);
+    assert!(
+        broken["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("missing `;; @expect-start:` header"),
+        "{broken}"
+    );
+    assert_eq!(fixtures[3]["ok"], true);
 }

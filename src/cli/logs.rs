@@ -5,7 +5,14 @@
 //! line is written with the bar hidden, so the two do not garble each other. For `run`, a second layer records the actor's state transitions
 //! and the guest's `host::log` lines, whatever `RUST_LOG` says, so they can be
 //! printed with their times.
+//!
+//! Every field of a stderr log line (the message and each `name=value`) is
+//! shown through [`super::escape`]: guest text (a `host::log` line, an
+//! error quoting an import name) cannot break the line, forge another one or
+//! drive the terminal. What the capture layer records stays exact, for the
+//! JSON.
 
+use std::fmt;
 use std::io::{IsTerminal as _, Write};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
@@ -14,7 +21,10 @@ use indicatif::ProgressBar;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::filter::Targets;
+use tracing_subscriber::fmt::FormatFields;
+use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt as _};
 use tracing_subscriber::util::SubscriberInitExt as _;
 
@@ -42,6 +52,63 @@ impl Write for BarAwareStderr {
 
     fn flush(&mut self) -> std::io::Result<()> {
         std::io::stderr().flush()
+    }
+}
+
+/// The stderr layer's field formatter: the message as is, every other field
+/// as `name=value`, separated by spaces (as tracing's default), each escaped.
+/// Fields from the `log` crate bridge (`log.target`, ...) are already in the
+/// line's target and skipped, as tracing's default formatter does.
+struct EscapedFields;
+
+impl<'writer> FormatFields<'writer> for EscapedFields {
+    fn format_fields<R: RecordFields>(&self, writer: Writer<'writer>, fields: R) -> fmt::Result {
+        let mut visitor = EscapingVisitor {
+            writer,
+            result: Ok(()),
+            first: true,
+        };
+        fields.record(&mut visitor);
+        visitor.result
+    }
+}
+
+struct EscapingVisitor<'writer> {
+    writer: Writer<'writer>,
+    result: fmt::Result,
+    first: bool,
+}
+
+impl EscapingVisitor<'_> {
+    fn write(&mut self, field: &Field, value: &str) {
+        let name = field.name();
+        if self.result.is_err() || name.starts_with("log.") {
+            return;
+        }
+        let gap = if std::mem::take(&mut self.first) {
+            ""
+        } else {
+            " "
+        };
+        let value = super::escape(value);
+        self.result = match name {
+            "message" => write!(self.writer, "{gap}{value}"),
+            name => write!(
+                self.writer,
+                "{gap}{}={value}",
+                name.strip_prefix("r#").unwrap_or(name)
+            ),
+        };
+    }
+}
+
+impl Visit for EscapingVisitor<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.write(field, value);
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.write(field, &format!("{value:?}"));
     }
 }
 
@@ -134,6 +201,7 @@ pub fn init(default: &str, capture: bool) -> Option<Capture> {
         _ => EnvFilter::new(default),
     };
     let stderr = tracing_subscriber::fmt::layer()
+        .fmt_fields(EscapedFields)
         .with_writer(|| BarAwareStderr)
         .with_ansi(std::io::stderr().is_terminal())
         .with_filter(filter);

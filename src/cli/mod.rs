@@ -286,20 +286,95 @@ impl From<InstanceStats> for StatsDoc {
 }
 
 /// Prints one JSON document (pretty, with a final newline) to stdout.
+///
+/// The document is written as serde_json made it, not through [`say`]:
+/// JSON keeps guest text exact, and serde_json already writes every C0
+/// control character as an escape (`\u001b`, `\n`), so no raw line break
+/// or escape sequence reaches the terminal from inside a string.
 pub fn print_json<T: Serialize>(doc: &T) {
     match serde_json::to_string_pretty(doc) {
-        Ok(text) => say(text),
+        Ok(text) => {
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
+        }
         // Serializing plain structs of strings and numbers cannot fail;
         // say so rather than panic if it ever does.
         Err(e) => eprintln!("error: cannot serialize the report: {e}"),
     }
 }
 
-/// Writes a line to stdout, without trailing blanks; a closed pipe
-/// (`| head`) is not an error worth a panic, so write errors are ignored.
+/// Writes one line of human output to stdout, with its control characters
+/// escaped ([`escape`]) and without trailing blanks; a closed pipe (`| head`)
+/// is not an error worth a panic, so write errors are ignored.
+///
+/// Every line of text output goes through here, so guest-controlled text
+/// in it (log lines, import and export names, error messages quoting them,
+/// file names) cannot break the line, forge another one or drive the
+/// terminal.
 pub fn say(line: impl fmt::Display) {
+    // Escaped before the trim: a trailing `\r` or NEL is guest text to
+    // show, not a blank to drop.
     let line = line.to_string();
-    let _ = writeln!(std::io::stdout().lock(), "{}", line.trim_end());
+    let _ = writeln!(std::io::stdout().lock(), "{}", escape(&line).trim_end());
+}
+
+/// `text` made safe to show as (part of) one line on a terminal or in a log:
+/// every character that could break the line, move the cursor, start an
+/// escape sequence or reorder what is shown is replaced by a visible escape.
+///
+/// - C0 controls, DEL and C1 controls (Unicode category Cc): `\n`, `\r`,
+///   `\t`, `\0`, else `\x1b` below U+0080 and `\u{85}` above.
+/// - Bidirectional controls (U+061C, U+200E, U+200F, U+202A..=U+202E,
+///   U+2066..=U+2069), which reorder the rest of the line ("Trojan Source").
+/// - The line and paragraph separators U+2028 and U+2029, which some
+///   terminals and viewers break lines at.
+/// - Invisible format characters that can hide text: U+200B (zero width
+///   space), U+2060..=U+2064 (word joiner, invisible operators), U+FEFF.
+///
+/// Zero width (non-)joiners (U+200C, U+200D) stay: scripts and emoji need
+/// them and they move nothing. A backslash is left as it is, so paths and
+/// patterns stay readable: a guest can write text that looks like an escape,
+/// but never make the terminal receive the character itself. Borrowed when
+/// nothing needs escaping.
+pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
+    use std::fmt::Write as _;
+    if !text.chars().any(needs_escape) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\0' => out.push_str("\\0"),
+            c if needs_escape(c) && u32::from(c) < 0x80 => {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            c if needs_escape(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Whether [`escape`] replaces `c`.
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{200b}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{feff}'
+        )
 }
 
 /// Checks that `path` names a readable regular file, before anything runs.
@@ -500,6 +575,45 @@ mod tests {
         ];
         for (b, s) in cases {
             assert_eq!(human_bytes(b), s);
+        }
+    }
+
+    #[test]
+    fn escape_replaces_every_character_that_drives_a_terminal() {
+        let cases = [
+            ("plain text, ünïcödé, 日本, emoji \u{1f600}", None),
+            ("zwj \u{1f468}\u{200d}\u{1f469} zwnj \u{200c}", None),
+            ("back\\slash", None),
+            ("\x1b[2J\nFAKE line\r", Some("\\x1b[2J\\nFAKE line\\r")),
+            (
+                "a\tb\0c\x07d\x08e\x7ff",
+                Some("a\\tb\\0c\\x07d\\x08e\\x7ff"),
+            ),
+            ("c1 \u{85} \u{9b}31m", Some("c1 \\u{85} \\u{9b}31m")),
+            (
+                "bidi \u{202e}evil\u{202c} \u{2066}x\u{2069} \u{200f}\u{061c}",
+                Some("bidi \\u{202e}evil\\u{202c} \\u{2066}x\\u{2069} \\u{200f}\\u{61c}"),
+            ),
+            (
+                "sep\u{2028}\u{2029} hidden\u{200b}\u{2060}\u{feff}",
+                Some("sep\\u{2028}\\u{2029} hidden\\u{200b}\\u{2060}\\u{feff}"),
+            ),
+        ];
+        for (text, want) in cases {
+            let got = escape(text);
+            match want {
+                None => assert!(
+                    matches!(got, std::borrow::Cow::Borrowed(t) if t == text),
+                    "{text:?} -> {got:?}"
+                ),
+                Some(want) => assert_eq!(got, want, "{text:?}"),
+            }
+        }
+        // Every C0, DEL and C1 character, one by one.
+        for c in (0u32..0x20).chain(0x7f..0xa0).filter_map(char::from_u32) {
+            let got = escape(&c.to_string()).into_owned();
+            assert!(got.starts_with('\\') && got.is_ascii(), "{c:?} -> {got:?}");
+            assert!(!got.chars().any(|g| g.is_control()), "{c:?} -> {got:?}");
         }
     }
 

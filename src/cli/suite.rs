@@ -1,9 +1,11 @@
 //! `component-actor suite [DIR]`: every fixture through the lifecycle, as a
-//! conformance table.
+//! conformance table. A fixture that cannot be loaded (no header, a
+//! malformed one, unreadable) is one failed row, `BROKEN`, with the reason;
+//! the others still run.
 
 use std::path::{Path, PathBuf};
 
-use component_actor::suite::{self, Fixture};
+use component_actor::suite::{self, Fixture, FixtureError};
 use serde::Serialize;
 
 use super::{BadInput, Exit, ExitCodeField, SCHEMA_VERSION, human_duration, ms, say};
@@ -31,7 +33,8 @@ struct FixtureDoc {
     name: String,
     file: String,
     describe: String,
-    expected: String,
+    /// `null` when the fixture's header could not be read.
+    expected: Option<String>,
     observed: Option<String>,
     start_ms: Option<f64>,
     stop_ms: Option<f64>,
@@ -43,7 +46,8 @@ struct FixtureDoc {
 ///
 /// # Errors
 ///
-/// [`BadInput`] if `dir` cannot be read or a fixture header is malformed.
+/// [`BadInput`] if `dir` cannot be read or holds no fixture file. A broken
+/// fixture is a failed row, not bad input.
 pub fn main(dir: Option<PathBuf>, json: bool) -> Result<Exit, BadInput> {
     let dir = dir.unwrap_or_else(default_dir);
     if !dir.is_dir() {
@@ -52,7 +56,7 @@ pub fn main(dir: Option<PathBuf>, json: bool) -> Result<Exit, BadInput> {
             message: format!("fixture directory {} does not exist", dir.display()),
         });
     }
-    let fixtures = suite::discover(&dir).map_err(|e| BadInput {
+    let fixtures = suite::discover_each(&dir).map_err(|e| BadInput {
         kind: "Load".into(),
         message: e.to_string(),
     })?;
@@ -66,7 +70,10 @@ pub fn main(dir: Option<PathBuf>, json: bool) -> Result<Exit, BadInput> {
     let rt = super::tokio_current_thread()?;
     let width = fixtures
         .iter()
-        .map(|f| f.name.len())
+        .map(|f| match f {
+            Ok(f) => f.name.len(),
+            Err(e) => name_of(e).len(),
+        })
         .max()
         .unwrap_or(0)
         .max(7);
@@ -78,7 +85,10 @@ pub fn main(dir: Option<PathBuf>, json: bool) -> Result<Exit, BadInput> {
     }
     let mut rows = Vec::with_capacity(fixtures.len());
     for fixture in &fixtures {
-        let row = run_one(&rt, &runtime, fixture);
+        let row = match fixture {
+            Ok(fixture) => run_one(&rt, &runtime, fixture),
+            Err(e) => broken(e),
+        };
         if !json {
             print_row(&row, width);
         }
@@ -116,7 +126,7 @@ fn run_one(
         name: fixture.name.clone(),
         file: fixture.path.display().to_string(),
         describe: fixture.describe.clone(),
-        expected: fixture.expect.to_string(),
+        expected: Some(fixture.expect.to_string()),
         observed: None,
         start_ms: None,
         stop_ms: None,
@@ -136,6 +146,29 @@ fn run_one(
     row
 }
 
+/// A fixture's name as the table shows it: its file name without the extension.
+fn name_of(e: &FixtureError) -> String {
+    e.path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The row of a fixture that could not be loaded: failed, with the reason.
+fn broken(e: &FixtureError) -> FixtureDoc {
+    FixtureDoc {
+        name: name_of(e),
+        file: e.path.display().to_string(),
+        describe: String::new(),
+        expected: None,
+        observed: None,
+        start_ms: None,
+        stop_ms: None,
+        ok: false,
+        problems: vec![format!("fixture error: {e}")],
+    }
+}
+
 fn print_row(row: &FixtureDoc, width: usize) {
     let time = |t: Option<f64>| {
         t.map(|ms| human_duration(std::time::Duration::from_secs_f64(ms / 1e3)))
@@ -144,11 +177,16 @@ fn print_row(row: &FixtureDoc, width: usize) {
     say(format!(
         "{:<width$}  {:<30}  {:<30}  {:>9}  {:>9}  {}",
         row.name,
-        row.expected,
+        row.expected.as_deref().unwrap_or("-"),
         row.observed.as_deref().unwrap_or("-"),
         time(row.start_ms),
         time(row.stop_ms),
-        if row.ok { "ok" } else { "MISMATCH" }
+        match (row.ok, &row.observed) {
+            (true, _) => "ok",
+            // Nothing was observed: the fixture itself could not be run.
+            (false, None) => "BROKEN",
+            (false, Some(_)) => "MISMATCH",
+        }
     ));
     for p in &row.problems {
         say(format!("    {p}"));
