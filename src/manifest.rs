@@ -465,7 +465,10 @@ impl<'de> Deserialize<'de> for TomlImport {
 /// (overlapping ones count: `a:::b` has two) and something on each side;
 /// `None` when it could name more than one pair.
 fn split_import_path(path: &str) -> Option<(&str, &str)> {
-    let mut at = (0..path.len()).filter(|&i| path[i..].starts_with("::"));
+    // Bytes, not chars: `::` is ASCII, so every position found is a char
+    // boundary, whatever the rest of the text holds.
+    let bytes = path.as_bytes();
+    let mut at = (0..bytes.len()).filter(|&i| bytes[i..].starts_with(b"::"));
     let first = at.next()?;
     if at.next().is_some() || first == 0 || first + 2 == path.len() {
         return None;
@@ -663,6 +666,13 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Manifest);
         assert!(ComponentManifest::new("a").is_ok());
+    }
+
+    #[test]
+    fn an_import_path_with_multibyte_characters_splits_without_panicking() {
+        assert_eq!(split_import_path("é\u{202e}::ñ"), Some(("é\u{202e}", "ñ")));
+        assert_eq!(split_import_path("\u{202e}é"), None);
+        assert_eq!(split_import_path("é::é::é"), None);
     }
 
     #[test]

@@ -123,8 +123,20 @@ pub struct ErrorDoc {
     pub kind: String,
     /// The one-line message, without the component name.
     pub message: String,
-    /// The denied imports (`module::name`) of a `PermissionDenied` error; else empty.
+    /// The denied imports of a `PermissionDenied` error, as labels
+    /// (`module::name`, or the table form when a name holds `::`); else empty.
     pub denied: Vec<String>,
+    /// The same imports as exact `{module, name}` pairs, byte for byte.
+    pub denied_imports: Vec<ImportPairDoc>,
+}
+
+/// One import as its exact pair.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportPairDoc {
+    /// The import's module name.
+    pub module: String,
+    /// The import's field name.
+    pub name: String,
 }
 
 impl ErrorDoc {
@@ -138,6 +150,14 @@ impl ErrorDoc {
                 .into_iter()
                 .map(|(m, n)| component_actor::import_label(m, n))
                 .collect(),
+            denied_imports: e
+                .denied_imports()
+                .into_iter()
+                .map(|(module, name)| ImportPairDoc {
+                    module: module.to_string(),
+                    name: name.to_string(),
+                })
+                .collect(),
         }
     }
 }
@@ -148,6 +168,7 @@ impl From<&BadInput> for ErrorDoc {
             kind: b.kind.clone(),
             message: b.message.clone(),
             denied: Vec::new(),
+            denied_imports: Vec::new(),
         }
     }
 }
