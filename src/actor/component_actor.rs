@@ -61,8 +61,8 @@ impl CleanupOutcome {
 struct Shared {
     id: Arc<str>,
     state: StateCell,
-    /// Woken on every state change, for stops that wait for a start (or
-    /// another stop) to finish.
+    /// Woken when Starting or Stopping ends, for stops that wait for a
+    /// start (or another stop) to finish.
     changed: tokio::sync::Notify,
     /// The live instance: `Some` exactly in Ready (and while a stop that
     /// took the lock is running). The lock is the operation lock.
@@ -89,9 +89,21 @@ impl Shared {
             && a.from != a.to
         {
             tracing::info!(component = %self.id, from = %a.from, to = %a.to, "state transition");
-            self.changed.notify_waiters();
+            // Stops wait only for Starting or Stopping to end.
+            if matches!(a.from, ActorState::Starting | ActorState::Stopping) {
+                self.changed.notify_waiters();
+            }
         }
         result
+    }
+
+    /// The operation lock: taken at once when free (the common case, no
+    /// future to build), else waited for.
+    async fn lock_slot(&self) -> tokio::sync::MutexGuard<'_, Option<WasmInstance>> {
+        match self.slot.try_lock() {
+            Ok(slot) => slot,
+            Err(_) => self.slot.lock().await,
+        }
     }
 
     fn refused(&self, op: &str, r: Refused) -> ComponentError {
@@ -141,32 +153,31 @@ impl Shared {
     /// been carried out; while another stop runs, this waits for it.
     async fn stop(&self, timeout: Duration) -> Result<(), ComponentError> {
         loop {
-            let notified = self.changed.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
             // Decide under the operation lock, so that Ready here means the
             // slot holds the instance and no one else is about to take it.
-            let mut slot = self.slot.lock().await;
-            let applied = match self.transition(Transition::BeginStop) {
-                Ok(a) => a,
+            let mut slot = self.lock_slot().await;
+            let waiting_on = match self.transition(Transition::BeginStop) {
+                Ok(a) if a.from == ActorState::Ready => None,
+                // Recorded: the start takes it when it completes.
+                Ok(a) if a.from == ActorState::Starting => Some(ActorState::Starting),
+                Ok(_) => return Ok(()),
                 Err(Refused {
                     state: ActorState::Stopping,
-                }) => {
-                    drop(slot);
-                    notified.await;
-                    continue;
-                }
+                }) => Some(ActorState::Stopping),
                 Err(r) => return Err(self.refused("stop", r)),
             };
-            match applied.from {
-                ActorState::Ready => {}
-                // Recorded: the start takes it when it completes.
-                ActorState::Starting => {
-                    drop(slot);
+            if let Some(state) = waiting_on {
+                // Register for the next change, then look again: a change
+                // made before the registration is seen by the look, any
+                // later one wakes the wait.
+                let notified = self.changed.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                drop(slot);
+                if self.state.get() == state {
                     notified.await;
-                    continue;
                 }
-                _ => return Ok(()),
+                continue;
             }
             let guard = Unfinished::arm(self, "stop was cancelled");
             if let Some(instance) = slot.take() {
@@ -413,6 +424,13 @@ impl<'a> Unfinished<'a> {
         }
     }
 
+    /// The operation ended with a transition already applied. Dropping an
+    /// armed guard then would be harmless too (the table refuses Abandon
+    /// in Ready), but costs a state-cell lock on every start.
+    fn disarm(mut self) {
+        self.reason = None;
+    }
+
     /// Ends the operation with `t` and disarms.
     fn finish(mut self, t: Transition) -> Result<Applied, Refused> {
         self.reason = None;
@@ -423,7 +441,7 @@ impl<'a> Unfinished<'a> {
 impl Drop for Unfinished<'_> {
     fn drop(&mut self) {
         if let Some(reason) = self.reason.take() {
-            let _ = self.shared.transition(Transition::Abandon(reason.into()));
+            let _ = self.shared.transition(Transition::Abandon(reason));
         }
     }
 }
@@ -500,15 +518,14 @@ impl Child for ComponentActor {
         };
         // Ready and an instance in the slot become true together, under the
         // operation lock.
-        let mut slot = shared.slot.lock().await;
+        let mut slot = shared.lock_slot().await;
         match shared.transition(Transition::StartSucceeded) {
             Ok(Applied {
                 to: ActorState::Ready,
                 ..
             }) => {
                 *slot = Some(instance);
-                // Dropping the guard now is harmless: the table refuses
-                // Abandon in Ready.
+                guard.disarm();
                 Ok(())
             }
             // A stop was requested while starting: honour it now. The guard
@@ -562,7 +579,7 @@ impl Child for ComponentActor {
     /// reports `Failed(reason)`.
     async fn health_check(&self) -> ChildHealth {
         let shared = &*self.shared;
-        let slot = shared.slot.lock().await;
+        let slot = shared.lock_slot().await;
         let state = shared.state.get();
         if state != ActorState::Ready {
             return ChildHealth::Failed(format!("not running: {}", state.name()));

@@ -97,7 +97,7 @@ pub(crate) enum Transition {
     RequestStop,
     /// A `start` or `stop` future was dropped half-way: Starting ->
     /// Failed(reason), Stopping -> Terminated.
-    Abandon(String),
+    Abandon(&'static str),
     /// Ready -> Failed(reason): a guest call did not return normally
     /// (trap, deadline, fuel, or its future was dropped), so the instance
     /// was discarded.
@@ -140,7 +140,7 @@ pub(crate) fn next(
         }
         (Stopping, Transition::RequestStop) => Some((Stopping, false)),
         (Stopping, Transition::StopFinished | Transition::Abandon(_)) => Some((Terminated, false)),
-        (Starting, Transition::Abandon(r)) => Some((Failed(r.clone()), false)),
+        (Starting, Transition::Abandon(r)) => Some((Failed((*r).to_string()), false)),
         (Ready, Transition::Crashed(r)) => Some((Failed(r.clone()), false)),
         _ => None,
     }
@@ -155,7 +155,7 @@ fn every_transition() -> [Transition; 8] {
         Transition::BeginStop,
         Transition::StopFinished,
         Transition::RequestStop,
-        Transition::Abandon(String::new()),
+        Transition::Abandon(""),
         Transition::Crashed(String::new()),
     ]
 }
@@ -304,7 +304,7 @@ mod tests {
 
     #[test]
     fn an_abandoned_start_fails_and_an_abandoned_stop_terminates() {
-        let gone = Transition::Abandon("dropped".into());
+        let gone = Transition::Abandon("dropped");
         assert_eq!(
             next(&Starting, true, &gone),
             Some((Failed("dropped".into()), false))

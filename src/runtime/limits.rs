@@ -48,13 +48,16 @@ pub(crate) struct Refusals {
 
 /// What the limiter knows of the sizes of one kind of resource (memories or
 /// tables) in one store. See the module documentation for why the sum of
-/// `entries` is never below the real total.
+/// entries is never below the real total.
 #[derive(Debug, Default)]
 struct Sizes {
     /// One entry per memory (table) the limiter approved a size for: the
-    /// size last approved for it.
-    entries: Vec<usize>,
-    /// The sum of `entries`; never above the cap.
+    /// size last approved for it. The first entry is kept inline, so an
+    /// instance with one memory and one table (the common case) costs the
+    /// limiter no allocation; the rest follow in `rest`.
+    first: Option<usize>,
+    rest: Vec<usize>,
+    /// The sum of the entries; never above the cap.
     total: usize,
 }
 
@@ -63,21 +66,21 @@ impl Sizes {
     /// if the total stays within `cap`, and records it.
     fn grow(&mut self, current: usize, desired: usize, cap: usize) -> bool {
         // A new memory (or an empty one) has no entry: it adds to the total.
-        // Otherwise its entry is the smallest one at least `current`.
+        // Otherwise its entry is the smallest one at least `current` (the
+        // first of equals).
         let slot = if current == 0 {
             None
         } else {
-            self.entries
-                .iter()
-                .enumerate()
-                .filter(|&(_, &size)| size >= current)
-                .min_by_key(|&(_, &size)| size)
-                .map(|(i, _)| i)
+            self.first
+                .iter_mut()
+                .chain(self.rest.iter_mut())
+                .filter(|size| **size >= current)
+                .min_by_key(|size| **size)
         };
         // Without a matching entry (wasmtime reporting a memory it never
         // asked about), count `desired` in full: an over-count, never an
         // under-count.
-        let freed = slot.map_or(0, |i| self.entries[i]);
+        let freed = slot.as_deref().copied().unwrap_or(0);
         let total = (self.total - freed).saturating_add(desired);
         if total > cap {
             return false;
@@ -85,8 +88,11 @@ impl Sizes {
         // A zero-size entry (a memory created empty) changes no sum and is
         // never chosen above, as `current > 0` there.
         match slot {
-            Some(i) => self.entries[i] = desired,
-            None => self.entries.push(desired),
+            Some(size) => *size = desired,
+            None => match self.first {
+                None => self.first = Some(desired),
+                Some(_) => self.rest.push(desired),
+            },
         }
         self.total = total;
         true
