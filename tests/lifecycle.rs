@@ -860,6 +860,35 @@ async fn a_handle_stop_during_start_waits_for_the_start_and_stops_it() {
     assert_eq!(a.last_cleanup(), Some(CleanupOutcome::Completed));
 }
 
+/// On one thread a waiting stop must really wait (yield to the start it
+/// waits for), not spin: a spinning stop would never let the start finish.
+#[tokio::test(flavor = "current_thread")]
+async fn a_handle_stop_during_start_yields_to_the_start_on_one_thread() {
+    let rt = runtime();
+    let manifest = ComponentManifest::builder("one-thread")
+        .limits(limits(|l| {
+            l.max_fuel = None;
+            l.max_call_duration = Duration::from_secs(30);
+        }))
+        .build()
+        .unwrap();
+    let wat =
+        counting_start(100_000_000).replace("(module ", r#"(module (func (export "_cleanup")) "#);
+    let mut a = actor(&rt, &wat, manifest);
+    let handle = a.handle();
+    let starter = tokio::spawn(async move {
+        let r = a.start().await;
+        (a, r)
+    });
+    while handle.state() != ActorState::Starting {
+        tokio::task::yield_now().await;
+    }
+    handle.stop(Duration::from_millis(100)).await.unwrap();
+    assert_eq!(handle.state(), ActorState::Terminated);
+    let (_a, r) = starter.await.unwrap();
+    assert_eq!(r.unwrap_err().kind(), ErrorKind::Cancelled);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_stops_at_once_both_return_after_one_cleanup() {
     let rt = runtime();
