@@ -190,3 +190,55 @@ async fn permitted_imports_nothing_provides_are_unsupported() {
         );
     }
 }
+
+/// `check` and `start` draw the line at the same place: initial sizes exactly
+/// at the caps are admitted and start; one page or one element past them is
+/// refused by both, with the same kind, and `check` lists it as a problem.
+#[tokio::test]
+async fn check_and_start_agree_at_and_just_past_the_caps() {
+    let rt = runtime();
+    let limits = component_actor::ResourceLimits {
+        max_memory_bytes: 4 * 65536,
+        max_table_elements: 1000,
+        ..Default::default()
+    };
+    let manifest = ComponentManifest::builder("caps")
+        .limits(limits)
+        .build()
+        .unwrap();
+    for (wat, want) in [
+        (
+            "(module (memory 2) (memory 2) (table 600 funcref) (table 400 funcref))",
+            None,
+        ),
+        ("(module (memory 4) (table 1000 funcref))", None),
+        (
+            "(module (memory 2) (memory 3))",
+            Some(ErrorKind::MemoryLimit),
+        ),
+        ("(module (memory 5))", Some(ErrorKind::MemoryLimit)),
+        (
+            "(module (table 600 funcref) (table 401 funcref))",
+            Some(ErrorKind::TableLimit),
+        ),
+        ("(module (table 1001 funcref))", Some(ErrorKind::TableLimit)),
+    ] {
+        let source = ComponentSource::from_wat(wat);
+        let report = preflight(&rt, &source, &manifest);
+        let checked: Vec<ErrorKind> = report.problems.iter().map(|p| p.kind).collect();
+        let mut actor = ComponentActor::new(&rt, source, manifest.clone());
+        let started = actor.start().await.err().map(|e| e.kind());
+        assert_eq!(started, want, "start of {wat}");
+        assert_eq!(
+            report.error.as_ref().map(|e| e.kind()),
+            want,
+            "check of {wat}"
+        );
+        assert_eq!(
+            checked,
+            want.into_iter().collect::<Vec<_>>(),
+            "problems of {wat}"
+        );
+        assert_eq!(report.admitted(), want.is_none(), "{wat}");
+    }
+}

@@ -177,3 +177,32 @@ fn the_readme_lists_every_error_kind() {
     let all: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
     assert_eq!(listed, all, "README error kinds, in declaration order");
 }
+
+/// Every `@source` mode a header may name loads, and feeds `start` what it
+/// says: the file as written, its binary, no bytes, a prefix, a new magic.
+#[tokio::test]
+async fn every_source_mode_loads_and_feeds_what_it_names() {
+    let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
+    let dir = std::env::temp_dir().join(format!("ca-source-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (mode, expect) in [
+        ("file", "ok"),
+        ("binary", "ok"),
+        ("empty", "EmptyModule"),
+        ("truncate:3", "InvalidMagic"),
+        ("truncate:9", "Compile"),
+        ("magic:7f454c46", "InvalidMagic"),
+    ] {
+        let path = dir.join(format!("{}.wat", mode.replace(':', "_")));
+        let text = format!(";; @expect-start: {expect}\n;; @source: {mode}\n(module (memory 1))");
+        std::fs::write(&path, text).unwrap();
+        let fixture = suite::Fixture::load(&path).unwrap_or_else(|e| panic!("{mode}: {e}"));
+        let observed = suite::run(&runtime, &fixture).await.unwrap();
+        assert_eq!(
+            suite::mismatches(&fixture, &observed),
+            Vec::<String>::new(),
+            "{mode}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
