@@ -182,3 +182,58 @@ impl Drop for Ticker {
 
 #[cfg(all(test, component_actor_loom))]
 mod loom_models;
+
+#[cfg(all(test, not(component_actor_loom)))]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64 as StdAtomicU64, Ordering};
+    use std::time::{Duration, Instant};
+
+    use super::{PARKED, SeqCst, Wake};
+
+    /// The ticker parks after exactly `idle_ticks` quiet ticks (no sooner,
+    /// no later), and a call that begins wakes it: it ticks, and parks again.
+    #[test]
+    fn parks_after_exactly_idle_ticks_quiet_ticks_and_a_call_wakes_it() {
+        for idle_ticks in [1u64, 3, 7] {
+            let wake = Arc::new(Wake::new());
+            let ticks = Arc::new(StdAtomicU64::new(0));
+            let stop = Arc::new(AtomicBool::new(false));
+            let ticker = std::thread::spawn({
+                let (wake, ticks, stop) = (wake.clone(), ticks.clone(), stop.clone());
+                move || {
+                    wake.run(u128::from(idle_ticks), || {
+                        ticks.fetch_add(1, Ordering::SeqCst);
+                        !stop.load(Ordering::SeqCst)
+                    })
+                }
+            });
+            let parked = || {
+                let t = Instant::now();
+                while wake.state.load(SeqCst) & PARKED == 0 {
+                    assert!(t.elapsed() < Duration::from_secs(10), "never parked");
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                ticks.load(Ordering::SeqCst)
+            };
+            assert_eq!(parked(), idle_ticks, "ticks before the first park");
+            // A call that begins and ends wakes it.
+            drop(wake.enter());
+            // Once awake (the tick count moves) it parks again, after the
+            // call's ticks (how many depends on how fast this thread ends
+            // the call: a tick here takes no time) and quiet ones.
+            let t = Instant::now();
+            while ticks.load(Ordering::SeqCst) == idle_ticks {
+                assert!(
+                    t.elapsed() < Duration::from_secs(10),
+                    "a call did not wake it"
+                );
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            assert!(parked() > idle_ticks);
+            stop.store(true, Ordering::SeqCst);
+            drop(wake.enter());
+            ticker.join().unwrap();
+        }
+    }
+}
