@@ -72,3 +72,65 @@ impl Serialize for ComponentError {
         map.end()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize)]
+    struct Times {
+        #[serde(serialize_with = "ms")]
+        ms: Duration,
+        #[serde(serialize_with = "option_ms")]
+        some: Option<Duration>,
+        #[serde(serialize_with = "option_ms")]
+        none: Option<Duration>,
+        #[serde(serialize_with = "whole_ms")]
+        whole: Duration,
+        #[serde(serialize_with = "start")]
+        ok: Result<(), ErrorKind>,
+        #[serde(serialize_with = "start")]
+        failed: Result<(), ErrorKind>,
+    }
+
+    #[test]
+    fn durations_are_milliseconds_and_starts_are_names() {
+        let doc = serde_json::to_value(Times {
+            ms: Duration::from_nanos(4_392_598),
+            some: Some(Duration::from_micros(2500)),
+            none: None,
+            whole: Duration::from_micros(100_900),
+            ok: Ok(()),
+            failed: Err(ErrorKind::MemoryLimit),
+        })
+        .unwrap();
+        assert_eq!(
+            doc,
+            serde_json::json!({
+                "ms": 4.392598, "some": 2.5, "none": null, "whole": 100,
+                "ok": "ok", "failed": "MemoryLimit",
+            })
+        );
+    }
+
+    #[test]
+    fn an_error_is_its_kind_message_and_exact_denied_pairs() {
+        let pair = |m: &str, n: &str| (m.to_string(), n.to_string());
+        let e = ComponentError::permission_denied("x", vec![pair("env", "a"), pair("a", "b::c")]);
+        let doc = serde_json::to_value(&e).unwrap();
+        assert_eq!(doc["component"], "x");
+        assert_eq!(doc["kind"], "PermissionDenied");
+        assert_eq!(doc["message"], e.message());
+        assert_eq!(
+            doc["denied"],
+            serde_json::json!(["env::a", r#"{ module = "a", name = "b::c" }"#])
+        );
+        assert_eq!(
+            doc["denied_imports"],
+            serde_json::json!([{"module": "env", "name": "a"}, {"module": "a", "name": "b::c"}])
+        );
+        for kind in ErrorKind::ALL {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
+    }
+}
