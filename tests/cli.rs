@@ -163,6 +163,15 @@ fn the_bundled_suite_runs_from_any_folder() {
     assert_eq!(outcomes(&here), outcomes(&there));
     assert_eq!(outcomes(&here).len(), n);
     assert_eq!(here["passed"], n);
+    // They came from the binary, not from a folder: not from one relative
+    // to the working directory (there is none), nor from the source tree.
+    assert_eq!(here["dir"], "(bundled) wat");
+    for f in here["fixtures"].as_array().unwrap() {
+        let file = f["file"].as_str().unwrap();
+        assert!(file.starts_with("wat/"), "{file}");
+        assert!(!elsewhere.0.join(file).exists(), "{file}");
+        assert!(!file.contains(env!("CARGO_MANIFEST_DIR")), "{file}");
+    }
 }
 
 /// Columns stay aligned whatever the names' lengths: cut at the header's
@@ -249,6 +258,17 @@ fn suite_json_lists_every_fixture() {
     assert_eq!(good["problems"], Value::Array(vec![]));
     assert!(good["file"].as_str().unwrap().ends_with("good.wat"));
     assert!(!good["describe"].as_str().unwrap().is_empty());
+    // The rest of the row is the library's Fixture and Observation.
+    assert_eq!(good["stop_timeout_ms"], 100.0);
+    assert_eq!(good["expect"]["start"], "ok");
+    assert_eq!(good["state_after_start"], "Ready");
+    assert_eq!(good["state_after_stop"], "Terminated");
+    assert_eq!(good["cleanup"], "Completed");
+    let hang = fixtures
+        .iter()
+        .find(|f| f["name"] == "cleanup_hang")
+        .unwrap();
+    assert_eq!(hang["stop_timeout_ms"], 20.0, "{hang}");
 }
 
 #[test]
