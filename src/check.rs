@@ -42,6 +42,7 @@ use crate::runtime::prepare::{
 };
 
 /// What [`preflight`] found.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug)]
 pub struct CheckReport {
     /// The component's name (from the manifest).
@@ -51,6 +52,10 @@ pub struct CheckReport {
     pub binary_bytes: Option<usize>,
     /// How long compiling and linking took (a cache hit is near zero);
     /// `None` when they were not reached (the module was refused before).
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "compile_ms", serialize_with = "crate::ser::option_ms")
+    )]
     pub compile_time: Option<Duration>,
     /// The lifecycle exports (`_start`, `_cleanup`, `_health`), whether
     /// exported or not; empty when the module's sections were not read.
@@ -71,6 +76,7 @@ pub struct CheckReport {
 }
 
 /// One reason a module will not start.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     /// The kind `start` would fail with for it.
@@ -125,6 +131,7 @@ impl CheckReport {
 }
 
 /// One lifecycle export.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExportCheck {
     /// `_start`, `_cleanup` or `_health`.
@@ -139,6 +146,7 @@ pub struct ExportCheck {
 }
 
 /// One import.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportCheck {
     /// The module it is imported from, exactly.
@@ -147,8 +155,10 @@ pub struct ImportCheck {
     pub name: String,
     /// How messages write it: `module::name`, or the table form when that
     /// would be ambiguous ([`import_label`]).
+    #[cfg_attr(feature = "serde", serde(rename = "import"))]
     pub path: String,
     /// `func [i32 i32] -> []`, `memory`, `table`, `global` or `tag`.
+    #[cfg_attr(feature = "serde", serde(rename = "type"))]
     pub ty: String,
     /// The manifest permits it.
     pub permitted: bool,
@@ -159,6 +169,7 @@ pub struct ImportCheck {
 }
 
 /// What the module needs at instantiation, against the limits.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ResourceCheck {
     /// Memories the module defines (imported ones are not counted).

@@ -13,6 +13,7 @@ use std::str::FromStr;
 ///
 /// The kinds are stable: tests, the CLI's `--json` output and fixture headers
 /// name them by [`ErrorKind::as_str`].
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {

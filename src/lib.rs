@@ -20,6 +20,8 @@ pub mod check;
 mod error;
 mod manifest;
 mod runtime;
+#[cfg(feature = "serde")]
+mod ser;
 pub mod suite;
 mod sync;
 

@@ -44,6 +44,7 @@ pub const MAX_CALL_DURATION: Duration = Duration::from_secs(3600);
 pub const MAX_MODULE_BYTES: u64 = 1 << 30;
 
 /// Limits enforced on one actor's store and on each of its guest calls.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResourceLimits {
     /// Bytes of linear memory, summed over all of the instance's memories.
@@ -58,6 +59,13 @@ pub struct ResourceLimits {
     pub max_fuel: Option<u64>,
     /// Wall-clock time for each guest call, enforced even for a guest that
     /// never returns.
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "max_call_duration_ms",
+            serialize_with = "crate::ser::whole_ms"
+        )
+    )]
     pub max_call_duration: Duration,
     /// Size of the module's WebAssembly binary (after parsing text). A
     /// larger module is refused with [`ErrorKind::ModuleTooLarge`] before

@@ -32,6 +32,7 @@ use crate::{
 };
 
 /// A fixture file could not be read or its header is malformed.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FixtureError {
     /// The fixture file.
@@ -49,6 +50,11 @@ impl fmt::Display for FixtureError {
 impl std::error::Error for FixtureError {}
 
 /// The health a fixture expects, without the reason.
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "kebab-case")
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HealthKind {
     /// [`ChildHealth::Healthy`].
@@ -91,6 +97,11 @@ impl FromStr for HealthKind {
 }
 
 /// The cleanup outcome a fixture expects, without the reason.
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "kebab-case")
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CleanupKind {
     /// [`CleanupOutcome::Completed`].
@@ -146,6 +157,7 @@ impl FromStr for CleanupKind {
 }
 
 /// How a fixture's file becomes the source given to the actor.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SourceMode {
     /// [`ComponentSource::from_file`] on the fixture itself.
@@ -161,9 +173,11 @@ pub enum SourceMode {
 }
 
 /// What a fixture expects.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expectation {
     /// `Ok` or the kind `start` fails with.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::ser::start"))]
     pub start: Result<(), ErrorKind>,
     /// The health check result, when the start succeeds.
     pub health: Option<HealthKind>,
@@ -192,6 +206,7 @@ impl fmt::Display for Expectation {
 }
 
 /// One fixture: a file and what it expects.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fixture {
     /// The fixture file.
@@ -207,7 +222,24 @@ pub struct Fixture {
     /// How the file becomes the actor's source.
     pub source: SourceMode,
     /// The timeout given to `stop`.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "stop_timeout_ms", serialize_with = "crate::ser::ms")
+    )]
     pub stop_timeout: Duration,
+    /// The fixture's text and its sidecar manifest's, when the fixture was
+    /// given in memory ([`from_memory`]) rather than read from `path`.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub bundled: Option<Bundled>,
+}
+
+/// A fixture held in memory: its own text, and its sidecar manifest's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bundled {
+    /// The fixture's WebAssembly text, header included.
+    pub text: String,
+    /// The text of the `@manifest` sidecar, if the fixture names one.
+    pub manifest: Option<String>,
 }
 
 impl Fixture {
@@ -239,12 +271,64 @@ impl Fixture {
             source: SourceMode::File,
             stop_timeout: Duration::from_millis(100),
             path: path.clone(),
+            bundled: None,
         };
         if path.extension().is_some_and(|e| e == "wasm") {
             fixture.describe = "binary module without a header".into();
             return Ok(fixture);
         }
         let text = std::fs::read_to_string(&path).map_err(|e| err(format!("cannot read: {e}")))?;
+        fixture.read_header(&text)?;
+        Ok(fixture)
+    }
+
+    /// A fixture given in memory: `path` names it (its stem is the name,
+    /// `@manifest` is resolved beside it), `text` is its WebAssembly text
+    /// with the header, and `manifest` the text of its sidecar if it names
+    /// one. Nothing is read from the file system.
+    ///
+    /// # Errors
+    ///
+    /// A [`FixtureError`] if a header line is malformed.
+    pub fn parse(
+        path: impl Into<PathBuf>,
+        text: &str,
+        manifest: Option<&str>,
+    ) -> Result<Self, FixtureError> {
+        let path = path.into();
+        let mut fixture = Fixture {
+            name: path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            describe: String::new(),
+            expect: Expectation {
+                start: Ok(()),
+                health: None,
+                cleanup: None,
+                denied: None,
+            },
+            manifest: None,
+            source: SourceMode::File,
+            stop_timeout: Duration::from_millis(100),
+            path,
+            bundled: Some(Bundled {
+                text: text.to_string(),
+                manifest: manifest.map(str::to_string),
+            }),
+        };
+        fixture.read_header(text)?;
+        Ok(fixture)
+    }
+
+    /// Reads the `;; @` header of `text` into `self`.
+    fn read_header(&mut self, text: &str) -> Result<(), FixtureError> {
+        let path = self.path.clone();
+        let fixture = self;
+        let err = |message: String| FixtureError {
+            path: path.clone(),
+            message,
+        };
         let mut saw_start = false;
         for line in text.lines() {
             let Some(rest) = line.trim().strip_prefix(";;") else {
@@ -289,7 +373,7 @@ impl Fixture {
         if !saw_start {
             return Err(err("missing `;; @expect-start:` header".into()));
         }
-        Ok(fixture)
+        Ok(())
     }
 
     /// The manifest the fixture runs under: its sidecar, or a default one
@@ -299,9 +383,11 @@ impl Fixture {
     ///
     /// The sidecar's load or parse error.
     pub fn manifest(&self) -> Result<ComponentManifest, ComponentError> {
-        match &self.manifest {
-            Some(path) => ComponentManifest::from_file(path),
-            None => ComponentManifest::new(self.name.clone()),
+        let bundled = self.bundled.as_ref().and_then(|b| b.manifest.as_deref());
+        match (&self.manifest, bundled) {
+            (Some(_), Some(text)) => ComponentManifest::from_toml_str(text),
+            (Some(path), None) => ComponentManifest::from_file(path),
+            (None, _) => ComponentManifest::new(self.name.clone()),
         }
     }
 
@@ -311,14 +397,22 @@ impl Fixture {
     ///
     /// The fixture's own WAT does not parse (for a binary-producing `@source`).
     pub fn source(&self) -> Result<ComponentSource, FixtureError> {
+        let text = self.bundled.as_ref().map(|b| b.text.as_str());
         let binary = || {
-            wat::parse_file(&self.path).map_err(|e| FixtureError {
+            match text {
+                Some(text) => wat::parse_str(text),
+                None => wat::parse_file(&self.path),
+            }
+            .map_err(|e| FixtureError {
                 path: self.path.clone(),
                 message: format!("@source needs valid WAT: {e}"),
             })
         };
         Ok(match &self.source {
-            SourceMode::File => ComponentSource::from_file(&self.path),
+            SourceMode::File => match text {
+                Some(text) => ComponentSource::from_wat(text),
+                None => ComponentSource::from_file(&self.path),
+            },
             SourceMode::Empty => ComponentSource::from_bytes(Vec::new()),
             SourceMode::Binary => ComponentSource::from_bytes(binary()?),
             SourceMode::Truncate(n) => {
@@ -396,10 +490,42 @@ pub fn discover_each(dir: &Path) -> Result<Vec<Result<Fixture, FixtureError>>, F
     Ok(paths.into_iter().map(Fixture::load).collect())
 }
 
+/// Every fixture of an in-memory folder, sorted by path, each parsed on its
+/// own as [`discover_each`] does: `files` are (path, text) pairs, the `.wat`
+/// ones fixtures and the others (`.toml`) the sidecar manifests they may
+/// name. This is how a binary runs fixtures it carries (`include_str!`)
+/// from any folder. A fixture naming a sidecar that is not among `files` is
+/// its own [`FixtureError`].
+pub fn from_memory(files: &[(&str, &str)]) -> Vec<Result<Fixture, FixtureError>> {
+    let mut fixtures: Vec<&(&str, &str)> = files
+        .iter()
+        .filter(|(path, _)| Path::new(path).extension().is_some_and(|e| e == "wat"))
+        .collect();
+    fixtures.sort_by_key(|(path, _)| *path);
+    fixtures
+        .into_iter()
+        .map(|&(path, text)| {
+            let fixture = Fixture::parse(path, text, None)?;
+            let Some(sidecar) = &fixture.manifest else {
+                return Ok(fixture);
+            };
+            match files.iter().find(|(p, _)| Path::new(p) == sidecar) {
+                Some((_, manifest)) => Fixture::parse(path, text, Some(manifest)),
+                None => Err(FixtureError {
+                    path: PathBuf::from(path),
+                    message: format!("manifest {} is not among the files", sidecar.display()),
+                }),
+            }
+        })
+        .collect()
+}
+
 /// What running a fixture through the lifecycle produced.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observation {
     /// `Ok` or the kind `start` failed with.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::ser::start"))]
     pub start: Result<(), ErrorKind>,
     /// The start error's one-line message.
     pub start_error: Option<String>,
@@ -416,8 +542,16 @@ pub struct Observation {
     /// The state after `stop` returned.
     pub state_after_stop: ActorState,
     /// How long `start` took.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "start_ms", serialize_with = "crate::ser::ms")
+    )]
     pub start_time: Duration,
     /// How long `stop` took.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "stop_ms", serialize_with = "crate::ser::ms")
+    )]
     pub stop_time: Duration,
 }
 

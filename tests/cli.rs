@@ -128,6 +128,106 @@ fn suite_passes_every_bundled_fixture() {
     assert!(!out.stdout.contains("MISMATCH"));
 }
 
+/// The bundled fixtures are in the binary: run from a folder with no
+/// `wat/` (and with the source tree's path nowhere on the command line),
+/// the suite finds every one of them and passes, as it does in the crate.
+#[test]
+fn the_bundled_suite_runs_from_any_folder() {
+    let elsewhere = Scratch::new("elsewhere");
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_component-actor"))
+            .args(args)
+            .current_dir(&elsewhere.0)
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("the binary runs");
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        String::from_utf8(out.stdout).expect("UTF-8 stdout")
+    };
+    let n = bundled_fixture_count();
+    let text = run(&[]);
+    assert!(text.ends_with(&format!("{n} passed, 0 failed\n")), "{text}");
+    let here: Value = serde_json::from_str(&run(&["suite", "--json"])).unwrap();
+    let there = cli(&["suite", "--json"]).json();
+    let outcomes = |doc: &Value| -> Vec<(String, String, String, bool)> {
+        doc["fixtures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let s = |k: &str| f[k].as_str().unwrap_or_default().to_string();
+                (s("name"), s("expected"), s("observed"), f["ok"] == true)
+            })
+            .collect()
+    };
+    assert_eq!(outcomes(&here), outcomes(&there));
+    assert_eq!(outcomes(&here).len(), n);
+    assert_eq!(here["passed"], n);
+    // They came from the binary, not from a folder: not from one relative
+    // to the working directory (there is none), nor from the source tree.
+    assert_eq!(here["dir"], "(bundled) wat");
+    for f in here["fixtures"].as_array().unwrap() {
+        let file = f["file"].as_str().unwrap();
+        assert!(file.starts_with("wat/"), "{file}");
+        assert!(!elsewhere.0.join(file).exists(), "{file}");
+        assert!(!file.contains(env!("CARGO_MANIFEST_DIR")), "{file}");
+    }
+}
+
+/// Columns stay aligned whatever the names' lengths: cut at the header's
+/// column starts, every row gives back exactly its fixture's cells.
+#[test]
+fn the_suite_table_stays_aligned_with_a_long_name() {
+    let dir = Scratch::new("long-name");
+    let long = "a_fixture_whose_name_is_much_longer_than_any_column_was_ever_meant_for";
+    dir.file(
+        &format!("{long}.wat"),
+        ";; @describe: long\n;; @expect-start: ok\n(module)\n",
+    );
+    dir.file(
+        "b.wat",
+        ";; @describe: traps\n;; @expect-start: Trap\n(module (func (export \"_start\") unreachable))\n",
+    );
+    let path = dir.0.display().to_string();
+    let out = cli(&["suite", &path]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let header = lines[0];
+    let columns = ["fixture", "expected", "observed", "start", "stop", "result"];
+    let starts: Vec<usize> = columns.iter().map(|c| header.find(c).unwrap()).collect();
+    let doc = cli(&["suite", &path, "--json"]).json();
+    let fixtures = doc["fixtures"].as_array().unwrap();
+    for (line, fixture) in lines[1..=fixtures.len()].iter().zip(fixtures) {
+        // Display columns, not bytes: `µs` is one column and two bytes.
+        let chars: Vec<char> = line.chars().collect();
+        let cell = |i: usize| -> String {
+            assert!(
+                starts[i] == 0 || chars[starts[i] - 1] == ' ',
+                "column {i} does not start at {}: {line}",
+                starts[i]
+            );
+            let rest: String = chars[starts[i]..].iter().collect();
+            rest.split("  ")
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string()
+        };
+        assert_eq!(cell(0), fixture["name"].as_str().unwrap(), "{line}");
+        assert_eq!(cell(1), fixture["expected"].as_str().unwrap(), "{line}");
+        assert_eq!(cell(2), fixture["observed"].as_str().unwrap(), "{line}");
+        assert_eq!(cell(5), "ok", "{line}");
+        // The right-aligned times end where the header's titles end.
+        for (i, key) in [(3, "start_ms"), (4, "stop_ms")] {
+            let end = starts[i] + columns[i].len();
+            assert_eq!(chars.get(end), Some(&' '), "{line}");
+            assert_ne!(chars[end - 1], ' ', "{line}");
+            assert!(fixture[key].as_f64().is_some(), "{fixture}");
+        }
+    }
+    assert!(lines[1].starts_with(long), "{}", out.stdout);
+}
+
 #[test]
 fn no_arguments_runs_the_bundled_suite() {
     let out = cli(&[]);
@@ -158,6 +258,17 @@ fn suite_json_lists_every_fixture() {
     assert_eq!(good["problems"], Value::Array(vec![]));
     assert!(good["file"].as_str().unwrap().ends_with("good.wat"));
     assert!(!good["describe"].as_str().unwrap().is_empty());
+    // The rest of the row is the library's Fixture and Observation.
+    assert_eq!(good["stop_timeout_ms"], 100.0);
+    assert_eq!(good["expect"]["start"], "ok");
+    assert_eq!(good["state_after_start"], "Ready");
+    assert_eq!(good["state_after_stop"], "Terminated");
+    assert_eq!(good["cleanup"], "Completed");
+    let hang = fixtures
+        .iter()
+        .find(|f| f["name"] == "cleanup_hang")
+        .unwrap();
+    assert_eq!(hang["stop_timeout_ms"], 20.0, "{hang}");
 }
 
 #[test]
@@ -1051,6 +1162,26 @@ fn manifest_problems_are_bad_input() {
     );
 }
 
+/// A command line clap refused: exit code 2, nothing on stdout, and clap's
+/// own message on stderr (`error: ...`, its tip, the pointer to `--help`).
+fn assert_usage_error(out: &Out, needle: &str) {
+    assert_eq!(
+        out.code, 2,
+        "stdout:\n{}\nstderr:\n{}",
+        out.stdout, out.stderr
+    );
+    assert!(out.stdout.is_empty(), "stdout: {}", out.stdout);
+    assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
+    // The first paragraph: clap names what is missing on the next line.
+    let first = out.stderr.split("\n\n").next().unwrap_or_default();
+    assert!(first.contains(needle), "`{needle}` not in: {first}");
+    assert!(
+        out.stderr.contains("For more information, try '--help'."),
+        "{}",
+        out.stderr
+    );
+}
+
 #[test]
 fn bad_arguments_are_bad_input() {
     for (args, needle) in [
@@ -1084,8 +1215,28 @@ fn bad_arguments_are_bad_input() {
         (&["frobnicate"][..], "frobnicate"),
         (&["check", "wat/good.wat", "--colour"][..], "--colour"),
     ] {
-        assert_bad_input(&cli(args), needle);
+        assert_usage_error(&cli(args), needle);
     }
+}
+
+/// clap's suggestions reach the user: a misspelt subcommand or option
+/// names the one meant.
+#[test]
+fn usage_errors_keep_clap_suggestions() {
+    let out = cli(&["sute"]);
+    assert_usage_error(&out, "sute");
+    assert!(
+        out.stderr.contains("similar subcommand exists: 'suite'"),
+        "{}",
+        out.stderr
+    );
+    let out = cli(&["soak", "wat/good.wat", "--cycle", "5"]);
+    assert_usage_error(&out, "--cycle");
+    assert!(
+        out.stderr.contains("similar argument exists: '--cycles'"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

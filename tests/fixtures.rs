@@ -206,3 +206,71 @@ async fn every_source_mode_loads_and_feeds_what_it_names() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The same fixtures given in memory (as the binary carries them) parse to
+/// the same headers as read from their files, resolve their sidecar
+/// manifests among the given files, and behave as their headers declare.
+#[tokio::test]
+async fn fixtures_given_in_memory_are_the_fixtures_on_disk() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("wat");
+    let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "wat" || e == "toml"))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            (
+                format!("wat/{}", p.file_name().unwrap().to_string_lossy()),
+                text,
+            )
+        })
+        .collect();
+    // Order does not matter: the result is sorted by path.
+    files.reverse();
+    let pairs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    let in_memory: Vec<suite::Fixture> = suite::from_memory(&pairs)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .expect("every bundled fixture parses");
+    let on_disk = fixtures();
+    assert_eq!(in_memory.len(), on_disk.len());
+    let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
+    for (memory, disk) in in_memory.iter().zip(&on_disk) {
+        assert_eq!(memory.name, disk.name);
+        assert_eq!(memory.expect, disk.expect, "{}", disk.name);
+        assert_eq!(memory.source, disk.source, "{}", disk.name);
+        assert_eq!(memory.stop_timeout, disk.stop_timeout, "{}", disk.name);
+        assert_eq!(
+            memory
+                .manifest
+                .as_ref()
+                .map(|m| m.file_name().map(ToOwned::to_owned)),
+            disk.manifest
+                .as_ref()
+                .map(|m| m.file_name().map(ToOwned::to_owned)),
+            "{}",
+            disk.name
+        );
+        let bundled = memory.bundled.as_ref().expect("held in memory");
+        assert_eq!(
+            bundled.manifest.is_some(),
+            disk.manifest.is_some(),
+            "{}",
+            disk.name
+        );
+        assert!(disk.bundled.is_none());
+        let observed = suite::run(&runtime, memory).await.expect("fixture runs");
+        let problems = suite::mismatches(memory, &observed);
+        assert!(problems.is_empty(), "{}: {problems:?}", memory.name);
+    }
+    // A sidecar that is not among the files is that fixture's error.
+    let lonely = [(
+        "wat/lonely.wat",
+        ";; @expect-start: ok\n;; @manifest: missing.toml\n(module)\n",
+    )];
+    let err = suite::from_memory(&lonely).remove(0).unwrap_err();
+    assert!(err.message.contains("missing.toml"), "{err}");
+}

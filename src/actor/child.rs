@@ -4,6 +4,7 @@ use std::future::Future;
 use std::time::Duration;
 
 /// What a health check found.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ChildHealth {
     /// Running and well.

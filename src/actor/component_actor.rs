@@ -27,6 +27,7 @@ use crate::runtime::loader::ComponentSource;
 use crate::runtime::prepare::Prepared;
 
 /// How the last `stop` went for the guest's `_cleanup`.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CleanupOutcome {
     /// `_cleanup` returned within the timeout.

@@ -22,6 +22,7 @@ use std::fmt;
 use crate::sync::Mutex;
 
 /// The lifecycle state of an actor.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ActorState {
     /// Constructed, never started.

@@ -1,10 +1,12 @@
 //! Logging: `tracing` events go to stderr, filtered by `RUST_LOG` (default
 //! `warn`; `error` for `suite` and `soak`, which provoke or repeat failures
 //! on purpose and report them in their own output: a warning per fixture or
-//! per cycle would bury it). While a progress bar is on screen, each log
-//! line is written with the bar hidden, so the two do not garble each other. For `run`, a second layer records the actor's state transitions
-//! and the guest's `host::log` lines, whatever `RUST_LOG` says, so they can be
-//! printed with their times.
+//! per cycle would bury it). Each log line is written through the
+//! [`MultiProgress`] the progress bars are drawn on, so a line and a bar do
+//! not garble each other. For `run`, a second layer, the [`Timeline`],
+//! records the actor's state transitions (as [`ActorState`]s, from the
+//! event's `from` and `to` fields) and the guest's `host::log` lines,
+//! whatever `RUST_LOG` says, so they can be printed with their times.
 //!
 //! Every field of a stderr log line (the message and each `name=value`) is
 //! shown through [`super::escape`]: guest text (a `host::log` line, an
@@ -17,7 +19,8 @@ use std::io::{IsTerminal as _, Write};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use indicatif::ProgressBar;
+use component_actor::ActorState;
+use indicatif::MultiProgress;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::EnvFilter;
@@ -28,25 +31,13 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt as _};
 use tracing_subscriber::util::SubscriberInitExt as _;
 
-/// The progress bar on screen, if any.
-static BAR: Mutex<Option<ProgressBar>> = Mutex::new(None);
-
-/// Registers (or with `None`, forgets) the progress bar log lines must not
-/// garble.
-pub fn set_progress_bar(bar: Option<ProgressBar>) {
-    *BAR.lock().unwrap_or_else(PoisonError::into_inner) = bar;
-}
-
-/// Stderr, with the progress bar (if any) hidden while a line is written.
-struct BarAwareStderr;
+/// Stderr, written with the progress bars (if any) hidden meanwhile.
+#[derive(Clone)]
+struct BarAwareStderr(MultiProgress);
 
 impl Write for BarAwareStderr {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let bar = BAR.lock().unwrap_or_else(PoisonError::into_inner).clone();
-        match bar {
-            Some(bar) => bar.suspend(|| std::io::stderr().write_all(buf))?,
-            None => std::io::stderr().write_all(buf)?,
-        }
+        self.0.suspend(|| std::io::stderr().write_all(buf))?;
         Ok(buf.len())
     }
 
@@ -112,34 +103,35 @@ impl Visit for EscapingVisitor<'_> {
     }
 }
 
-/// What the capture layer saw.
+/// What the timeline layer saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Captured {
+pub enum Seen {
     /// An actor changed state.
     Transition {
-        /// The state left (`Creating`).
-        from: String,
-        /// The state entered (`Starting`, or `Failed(reason)`).
-        to: String,
+        /// The state left.
+        from: ActorState,
+        /// The state entered.
+        to: ActorState,
     },
     /// The guest logged a line through `host::log`.
     GuestLog(String),
 }
 
-/// Events recorded since [`Capture::take`] was last called, each with when
-/// it happened.
+/// A `tracing` layer recording state transitions and guest log lines,
+/// each with when it happened.
 #[derive(Clone, Default)]
-pub struct Capture {
-    events: Arc<Mutex<Vec<(Instant, Captured)>>>,
+pub struct Timeline {
+    events: Arc<Mutex<Vec<(Instant, Seen)>>>,
 }
 
-impl Capture {
+impl Timeline {
     /// Everything recorded so far, oldest first; the record is emptied.
-    pub fn take(&self) -> Vec<(Instant, Captured)> {
+    pub fn take(&self) -> Vec<(Instant, Seen)> {
         std::mem::take(&mut *self.events.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
 
+/// The fields the timeline reads.
 #[derive(Default)]
 struct Fields {
     message: Option<String>,
@@ -149,50 +141,64 @@ struct Fields {
 
 impl Visit for Fields {
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.set(field, value.to_string());
+        self.record_debug(field, &format_args!("{value}"));
     }
 
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.set(field, format!("{value:?}"));
-    }
-}
-
-impl Fields {
-    fn set(&mut self, field: &Field, value: String) {
-        match field.name() {
-            "message" => self.message = Some(value),
-            "from" => self.from = Some(value),
-            "to" => self.to = Some(value),
-            _ => {}
-        }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        let slot = match field.name() {
+            "message" => &mut self.message,
+            "from" => &mut self.from,
+            "to" => &mut self.to,
+            _ => return,
+        };
+        *slot = Some(format!("{value:?}"));
     }
 }
 
-impl<S: Subscriber> Layer<S> for Capture {
+/// The state whose `Display` text is `text` (`Ready`, `Failed(reason)`).
+fn state(text: &str) -> Option<ActorState> {
+    use ActorState::*;
+    let failed = Failed(String::new());
+    [Creating, Starting, Ready, Stopping, Terminated]
+        .into_iter()
+        .find(|s| s.to_string() == text)
+        .or_else(|| {
+            let reason = text.strip_prefix(failed.name())?.strip_prefix('(')?;
+            Some(Failed(reason.strip_suffix(')')?.to_string()))
+        })
+}
+
+impl<S: Subscriber> Layer<S> for Timeline {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let mut fields = Fields::default();
         event.record(&mut fields);
-        let captured = if event.metadata().target() == "component_actor::guest" {
-            Captured::GuestLog(fields.message.unwrap_or_default())
+        let seen = if event.metadata().target() == GUEST_TARGET {
+            Seen::GuestLog(fields.message.unwrap_or_default())
         } else {
-            match (fields.message.as_deref(), fields.from, fields.to) {
-                (Some("state transition"), Some(from), Some(to)) => {
-                    Captured::Transition { from, to }
-                }
-                _ => return,
-            }
+            // A transition is the actor's event with a `from` and a `to` state.
+            let (Some(from), Some(to)) = (fields.from, fields.to) else {
+                return;
+            };
+            let (Some(from), Some(to)) = (state(&from), state(&to)) else {
+                return;
+            };
+            Seen::Transition { from, to }
         };
         self.events
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push((Instant::now(), captured));
+            .push((Instant::now(), seen));
     }
 }
 
-/// Installs the stderr logger, filtered by `RUST_LOG` or else `default`,
-/// and, when `capture` is true, the capture layer (returned). An unparsable
-/// `RUST_LOG` falls back to `default` with a note on stderr.
-pub fn init(default: &str, capture: bool) -> Option<Capture> {
+/// The target of the guest's `host::log` lines.
+const GUEST_TARGET: &str = "component_actor::guest";
+
+/// Installs the stderr logger, filtered by `RUST_LOG` or else `default` and
+/// written around the bars of `bars`, and, when `timeline` is true, the
+/// [`Timeline`] layer (returned). An unparsable `RUST_LOG` falls back to
+/// `default` with a note on stderr.
+pub fn init(default: &str, bars: MultiProgress, timeline: bool) -> Option<Timeline> {
     let filter = match std::env::var("RUST_LOG") {
         Ok(spec) if !spec.trim().is_empty() => EnvFilter::try_new(&spec).unwrap_or_else(|e| {
             eprintln!("warning: ignoring RUST_LOG={spec:?} ({e}); logging at {default}");
@@ -202,15 +208,15 @@ pub fn init(default: &str, capture: bool) -> Option<Capture> {
     };
     let stderr = tracing_subscriber::fmt::layer()
         .fmt_fields(EscapedFields)
-        .with_writer(|| BarAwareStderr)
+        .with_writer(move || BarAwareStderr(bars.clone()))
         .with_ansi(std::io::stderr().is_terminal())
         .with_filter(filter);
-    let recorder = capture.then(Capture::default);
-    let layer = recorder.clone().map(|c| {
-        c.with_filter(
+    let recorder = timeline.then(Timeline::default);
+    let layer = recorder.clone().map(|t| {
+        t.with_filter(
             Targets::new()
                 .with_target("component_actor::actor", Level::INFO)
-                .with_target("component_actor::guest", Level::INFO),
+                .with_target(GUEST_TARGET, Level::INFO),
         )
     });
     // `try_init` fails only if a subscriber is already set; the CLI sets one.

@@ -10,21 +10,53 @@ pub mod suite;
 
 use std::fmt;
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use comfy_table::Table;
 use component_actor::{
-    Allocation, ComponentError, ComponentManifest, ErrorKind, InstanceStats, ResourceLimits,
-    Runtime, RuntimeConfig,
+    Allocation, ComponentError, ComponentManifest, ErrorKind, ResourceLimits, Runtime,
+    RuntimeConfig,
 };
 use serde::Serialize;
+
+/// The longest `--stop-timeout-ms` (one hour, as for any guest call).
+const MAX_STOP_TIMEOUT_MS: u64 = 3_600_000;
+
+/// The module a command runs, and the manifest it runs under.
+#[derive(clap::Args, Debug)]
+pub struct ModuleArgs {
+    /// The module: WebAssembly text (.wat) or binary.
+    pub file: PathBuf,
+    /// The manifest (TOML) with its limits and permitted imports
+    /// [default: default limits, no imports]
+    #[arg(long, value_name = "M.toml")]
+    pub manifest: Option<PathBuf>,
+}
+
+/// How long `_cleanup` may run when stopping.
+#[derive(clap::Args, Debug)]
+pub struct StopTimeout {
+    /// How long `_cleanup` may run when stopping (1..=3600000).
+    #[arg(long = "stop-timeout-ms", value_name = "MS", default_value_t = 100,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_STOP_TIMEOUT_MS),
+          allow_negative_numbers = true)]
+    ms: u64,
+}
+
+impl StopTimeout {
+    /// The timeout.
+    pub fn get(&self) -> Duration {
+        Duration::from_millis(self.ms)
+    }
+}
 
 /// The version of every JSON document's shape; bumped only when a field is
 /// removed or changes meaning (adding fields does not bump it).
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// The exit codes, as documented in the README.
+/// The exit codes, as documented in the README. In JSON, the number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// 0: the module did what was asked (started, was admitted, soaked cleanly).
@@ -46,6 +78,15 @@ impl Exit {
             Exit::BadInput => 2,
         }
     }
+
+    /// Success when `ok`, else the module failed.
+    pub fn from_ok(ok: bool) -> Self {
+        if ok {
+            Exit::Success
+        } else {
+            Exit::ModuleFailed
+        }
+    }
 }
 
 impl From<Exit> for ExitCode {
@@ -54,33 +95,39 @@ impl From<Exit> for ExitCode {
     }
 }
 
-impl Serialize for ExitCodeField {
+impl Serialize for Exit {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u8(self.0.code())
+        s.serialize_u8(self.code())
     }
 }
 
-/// An [`Exit`] written into JSON as its number.
-#[derive(Debug, Clone, Copy)]
-pub struct ExitCodeField(pub Exit);
-
-/// Bad input: one line for the user, exit code 2.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Bad input: one line for the user, exit code 2. In JSON it has the
+/// fields of a library error (`denied` and `denied_imports` always empty).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BadInput {
     /// What kind of input was bad: an [`ErrorKind`] name (`Load`,
     /// `Manifest`) or `Usage` for the command line itself.
     pub kind: String,
     /// One line, no trailing period.
     pub message: String,
+    denied: [String; 0],
+    denied_imports: [String; 0],
 }
 
 impl BadInput {
+    /// Bad input of `kind` (an [`ErrorKind`] name or `Usage`).
+    pub fn new(kind: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            kind: kind.into(),
+            message: message.into(),
+            denied: [],
+            denied_imports: [],
+        }
+    }
+
     /// A bad command line.
     pub fn usage(message: impl Into<String>) -> Self {
-        Self {
-            kind: "Usage".into(),
-            message: message.into(),
-        }
+        Self::new("Usage", message)
     }
 
     /// A bad input reported by the library (an unreadable file, a manifest error).
@@ -89,10 +136,7 @@ impl BadInput {
             ErrorKind::Manifest => format!("invalid manifest {}", e.message()),
             _ => e.message().to_string(),
         };
-        Self {
-            kind: e.kind().to_string(),
-            message,
-        }
+        Self::new(e.kind().as_str(), message)
     }
 }
 
@@ -111,66 +155,9 @@ pub struct BadInputDoc<'a> {
     /// command line could not be parsed far enough to tell.
     pub command: Option<&'a str>,
     /// Always 2.
-    pub exit_code: ExitCodeField,
+    pub exit_code: Exit,
     /// What was wrong.
-    pub error: ErrorDoc,
-}
-
-/// A typed error in JSON: `{"kind", "message", "denied"}`.
-#[derive(Debug, Clone, Serialize)]
-pub struct ErrorDoc {
-    /// An [`ErrorKind`] name (`"Trap"`), or `"Usage"` for a bad command line.
-    pub kind: String,
-    /// The one-line message, without the component name.
-    pub message: String,
-    /// The denied imports of a `PermissionDenied` error, as labels
-    /// (`module::name`, or the table form when a name holds `::`); else empty.
-    pub denied: Vec<String>,
-    /// The same imports as exact `{module, name}` pairs, byte for byte.
-    pub denied_imports: Vec<ImportPairDoc>,
-}
-
-/// One import as its exact pair.
-#[derive(Debug, Clone, Serialize)]
-pub struct ImportPairDoc {
-    /// The import's module name.
-    pub module: String,
-    /// The import's field name.
-    pub name: String,
-}
-
-impl ErrorDoc {
-    /// The JSON form of a library error.
-    pub fn of(e: &ComponentError) -> Self {
-        Self {
-            kind: e.kind().to_string(),
-            message: e.message().to_string(),
-            denied: e
-                .denied_imports()
-                .into_iter()
-                .map(|(m, n)| component_actor::import_label(m, n))
-                .collect(),
-            denied_imports: e
-                .denied_imports()
-                .into_iter()
-                .map(|(module, name)| ImportPairDoc {
-                    module: module.to_string(),
-                    name: name.to_string(),
-                })
-                .collect(),
-        }
-    }
-}
-
-impl From<&BadInput> for ErrorDoc {
-    fn from(b: &BadInput) -> Self {
-        Self {
-            kind: b.kind.clone(),
-            message: b.message.clone(),
-            denied: Vec::new(),
-            denied_imports: Vec::new(),
-        }
-    }
+    pub error: &'a BadInput,
 }
 
 /// The lines after the first of an error's cause, for the text output:
@@ -195,8 +182,8 @@ pub fn detail(e: &ComponentError) -> Vec<String> {
 
 /// The fields every `run`, `check` and `soak` document starts with:
 /// what was run, under which manifest and limits.
-#[derive(Debug, Clone, Serialize)]
-pub struct ModuleHeader {
+#[derive(Serialize)]
+pub struct ModuleHeader<'a> {
     /// Always [`SCHEMA_VERSION`].
     pub schema_version: u32,
     /// The subcommand.
@@ -205,38 +192,46 @@ pub struct ModuleHeader {
     pub file: String,
     /// The manifest file as given; `null` for the defaults.
     pub manifest: Option<String>,
-    /// The component's name.
-    pub component: String,
     /// The limits and permissions it ran under.
-    pub limits: LimitsDoc,
+    pub limits: Limits<'a>,
 }
 
-impl ModuleHeader {
+/// A manifest's limits and its permitted imports (`module::name`, sorted).
+#[derive(Serialize)]
+pub struct Limits<'a> {
+    #[serde(flatten)]
+    limits: &'a ResourceLimits,
+    imports: Vec<String>,
+}
+
+impl<'a> ModuleHeader<'a> {
     /// The header for `command` run on `file` under `manifest`.
     pub fn new(
         command: &'static str,
-        file: &std::path::Path,
-        manifest_path: Option<&std::path::Path>,
-        manifest: &ComponentManifest,
+        file: &Path,
+        manifest_path: Option<&Path>,
+        manifest: &'a ComponentManifest,
     ) -> Self {
         Self {
             schema_version: SCHEMA_VERSION,
             command,
             file: file.display().to_string(),
             manifest: manifest_path.map(|p| p.display().to_string()),
-            component: manifest.name().to_string(),
-            limits: LimitsDoc::of(manifest),
+            limits: Limits {
+                limits: manifest.limits(),
+                imports: imports(manifest),
+            },
         }
     }
-}
 
-impl ModuleHeader {
     /// The human output's first lines: what runs as which component, and
     /// under which manifest and limits.
     pub fn say_title(&self, manifest: &ComponentManifest) {
         say(format!(
             "{} {} as `{}`",
-            self.command, self.file, self.component
+            self.command,
+            self.file,
+            manifest.name()
         ));
         say(format!(
             "  manifest  {}",
@@ -248,61 +243,40 @@ impl ModuleHeader {
     }
 }
 
-/// A manifest's limits in JSON.
-#[derive(Debug, Clone, Serialize)]
-pub struct LimitsDoc {
-    /// Bytes of linear memory, all memories together.
-    pub max_memory_bytes: u64,
-    /// Table elements, all tables together.
-    pub max_table_elements: u64,
-    /// Fuel per guest call; `null` for no fuel cap.
-    pub max_fuel: Option<u64>,
-    /// Wall-clock milliseconds per guest call.
-    pub max_call_duration_ms: u64,
-    /// The permitted imports (`module::name`), sorted.
-    pub imports: Vec<String>,
+/// The imports a manifest permits, as labels.
+fn imports(manifest: &ComponentManifest) -> Vec<String> {
+    manifest
+        .permissions()
+        .imports()
+        .map(|(m, n)| component_actor::import_label(m, n))
+        .collect()
 }
 
-impl LimitsDoc {
-    /// The JSON form of a manifest's limits and permissions.
-    pub fn of(manifest: &ComponentManifest) -> Self {
-        let l: &ResourceLimits = manifest.limits();
-        Self {
-            max_memory_bytes: l.max_memory_bytes,
-            max_table_elements: l.max_table_elements,
-            max_fuel: l.max_fuel,
-            max_call_duration_ms: u64::try_from(l.max_call_duration.as_millis())
-                .unwrap_or(u64::MAX),
-            imports: manifest
-                .permissions()
-                .imports()
-                .map(|(m, n)| component_actor::import_label(m, n))
-                .collect(),
+/// A table for the text output: no borders, columns two spaces apart, the
+/// first flush left; each cell's text is escaped ([`escape`]) before it is
+/// measured, so guest text cannot break the alignment or the terminal.
+pub fn table<const N: usize>(header: [&str; N], right_aligned: &[usize]) -> Table {
+    let mut table = Table::new();
+    table.load_preset(comfy_table::presets::NOTHING);
+    table.set_header(header);
+    for (i, column) in table.column_iter_mut().enumerate() {
+        column.set_padding((0, 2));
+        if right_aligned.contains(&i) {
+            column.set_cell_alignment(comfy_table::CellAlignment::Right);
         }
     }
+    table
 }
 
-/// An instance's memory and fuel figures in JSON.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct StatsDoc {
-    /// Bytes of linear memory now, all memories together.
-    pub memory_bytes: u64,
-    /// The most linear memory the instance ever had.
-    pub peak_memory_bytes: u64,
-    /// Fuel consumed by all guest calls so far (0 with no fuel cap).
-    pub fuel_consumed: u64,
-    /// Lines the guest logged through `host::log`.
-    pub log_lines: u64,
+/// Adds a row of escaped cells to a [`table`].
+pub fn add_row<I: IntoIterator<Item = String>>(table: &mut Table, cells: I) {
+    table.add_row(cells.into_iter().map(|c| escape(&c).into_owned()));
 }
 
-impl From<InstanceStats> for StatsDoc {
-    fn from(s: InstanceStats) -> Self {
-        Self {
-            memory_bytes: s.memory_bytes,
-            peak_memory_bytes: s.peak_memory_bytes,
-            fuel_consumed: s.fuel_consumed,
-            log_lines: s.log_lines,
-        }
+/// Prints a [`table`], one [`say`] line per row.
+pub fn say_table(table: &Table) {
+    for line in table.lines() {
+        say(line);
     }
 }
 
@@ -404,9 +378,11 @@ fn needs_escape(c: char) -> bool {
 ///
 /// [`BadInput`] of kind `Load`, naming the path.
 pub fn require_file(path: &Path, what: &str) -> Result<(), BadInput> {
-    let bad = |why: String| BadInput {
-        kind: ErrorKind::Load.to_string(),
-        message: format!("cannot read {what} {}: {why}", path.display()),
+    let bad = |why: String| {
+        BadInput::new(
+            ErrorKind::Load.as_str(),
+            format!("cannot read {what} {}: {why}", path.display()),
+        )
     };
     match std::fs::metadata(path) {
         Err(e) => Err(bad(io_reason(&e))),
@@ -458,23 +434,20 @@ pub fn load_manifest(
 /// [`BadInput`] if wasmtime cannot be set up on this machine (reported with
 /// exit code 2: nothing about the module was tried).
 pub fn runtime() -> Result<Runtime, BadInput> {
-    runtime_with(Allocation::OnDemand)
+    runtime_with(RuntimeConfig::default())
 }
 
-/// [`runtime`] with the given allocation strategy (a pool that cannot be
-/// reserved is an error: no fallback is asked for).
+/// [`runtime`] with the given configuration.
 ///
 /// # Errors
 ///
 /// As [`runtime`].
-pub fn runtime_with(allocation: Allocation) -> Result<Runtime, BadInput> {
-    let config = RuntimeConfig {
-        allocation,
-        ..RuntimeConfig::default()
-    };
-    Runtime::new(config).map_err(|e| BadInput {
-        kind: e.kind().to_string(),
-        message: format!("cannot set up the WebAssembly runtime: {}", e.message()),
+pub fn runtime_with(config: RuntimeConfig) -> Result<Runtime, BadInput> {
+    Runtime::new(config).map_err(|e| {
+        BadInput::new(
+            e.kind().as_str(),
+            format!("cannot set up the WebAssembly runtime: {}", e.message()),
+        )
     })
 }
 
@@ -551,11 +524,7 @@ pub fn describe_limits(manifest: &ComponentManifest) -> String {
         Some(f) => format!("fuel {f}/call"),
         None => "no fuel cap".into(),
     };
-    let imports: Vec<String> = manifest
-        .permissions()
-        .imports()
-        .map(|(m, n)| component_actor::import_label(m, n))
-        .collect();
+    let imports = imports(manifest);
     format!(
         "memory {}, tables {} elements, {fuel}, {}/call, imports [{}]",
         human_bytes(l.max_memory_bytes),

@@ -17,24 +17,28 @@
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use component_actor::{
-    ActorState, Allocation, Child, ComponentActor, ComponentError, ComponentSource, ErrorKind,
-    Runtime, RuntimeConfig,
+    ActorState, Allocation, Child, ComponentActor, ComponentError, ComponentManifest,
+    ComponentSource, ErrorKind, RuntimeConfig,
 };
-use indicatif::{ProgressBar, ProgressStyle};
+use hdrhistogram::Histogram;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use super::{BadInput, ErrorDoc, Exit, ExitCodeField, ModuleHeader, human_duration, ms, say};
+use super::{BadInput, Exit, ModuleArgs, ModuleHeader, human_duration, ms, say};
 
 /// The largest `--cycles`.
-pub const MAX_CYCLES: u64 = 10_000_000;
+const MAX_CYCLES: u64 = 10_000_000;
 /// The largest `--concurrency`.
-pub const MAX_CONCURRENCY: u64 = 1024;
+const MAX_CONCURRENCY: u64 = 1024;
+/// The longest start or stop the latency histograms hold (four hours: a
+/// start and a stop are each at most an hour per guest call); a longer one
+/// is counted as this.
+const MAX_NANOS: u64 = 4 * 3600 * 1_000_000_000;
 
 /// When growth counts as a leak.
 ///
@@ -71,27 +75,32 @@ impl LeakBound {
     pub const RSS_KIB: i64 = 2048;
 }
 
-/// What `soak` was asked to do.
-pub struct Args {
-    /// The module (`.wat` text or a binary).
-    pub file: PathBuf,
-    /// The manifest, if any.
-    pub manifest: Option<PathBuf>,
-    /// Measured cycles.
-    pub cycles: u64,
-    /// Workers, each with its own actor.
-    pub concurrency: u64,
-    /// How long `_cleanup` may take.
-    pub stop_timeout: Duration,
-    /// Pool instances (one slot per worker) instead of allocating each.
-    pub pooling: bool,
+/// What `soak` runs besides the module and the stop timeout.
+#[derive(clap::Args, Debug)]
+pub struct SoakArgs {
+    /// Measured start/stop cycles (1..=10000000).
+    #[arg(long, value_name = "N", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_CYCLES),
+          allow_negative_numbers = true)]
+    cycles: u64,
+    /// Workers, each restarting its own actor (1..=1024).
+    #[arg(long, value_name = "C", default_value_t = 1,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_CONCURRENCY),
+          allow_negative_numbers = true)]
+    concurrency: u64,
+    /// Use the pooling allocator: one slot per worker, each holding the
+    /// manifest's max_memory_bytes (on-demand if the pool cannot be
+    /// reserved; the report says which was used).
+    #[arg(long)]
+    pooling: bool,
 }
 
 /// The `soak --json` document.
 #[derive(Serialize)]
-struct SoakDoc {
+struct SoakDoc<'a> {
     #[serde(flatten)]
-    header: ModuleHeader,
+    header: ModuleHeader<'a>,
+    component: &'a str,
     stop_timeout_ms: f64,
     cycles: u64,
     concurrency: u64,
@@ -100,7 +109,7 @@ struct SoakDoc {
     allocation: &'static str,
     warmup_cycles: u64,
     /// The warm-up start failure; everything below is null when set.
-    error: Option<ErrorDoc>,
+    error: Option<ComponentError>,
     elapsed_ms: Option<f64>,
     cycles_per_second: Option<f64>,
     start_ms: Option<Percentiles>,
@@ -109,10 +118,12 @@ struct SoakDoc {
     mismatches: Option<MismatchDoc>,
     memory: Option<MemoryDoc>,
     leak: Option<LeakDoc>,
-    exit_code: ExitCodeField,
+    exit_code: Exit,
 }
 
-#[derive(Serialize, Clone, Copy)]
+/// Percentiles in milliseconds, from a histogram of three significant
+/// digits: each figure is within 0.1% of the exact one.
+#[derive(Serialize, Clone, Copy, Debug)]
 struct Percentiles {
     p50: f64,
     p95: f64,
@@ -147,15 +158,13 @@ struct LeakDoc {
     min_cycles: u64,
 }
 
-/// What one worker measured.
-#[derive(Default)]
+/// What the workers measured, shared by all of them. Its histograms have
+/// a fixed size, allocated before the "before" figures are read: the
+/// soak's own memory does not grow with the cycle count.
 struct Tally {
-    /// Start and stop times in nanoseconds, one per cycle. Allocated and
-    /// written in full before the "before" figures are read, so filling
-    /// them in does not count as growth.
-    start: Vec<u64>,
-    stop: Vec<u64>,
-    done: usize,
+    /// Start and stop times in nanoseconds.
+    start: Histogram<u64>,
+    stop: Histogram<u64>,
     cleanup: BTreeMap<String, u64>,
     mismatches: u64,
     by_reason: BTreeMap<String, u64>,
@@ -163,21 +172,23 @@ struct Tally {
 }
 
 impl Tally {
-    fn with_cycles(n: usize) -> Self {
+    fn new() -> Self {
+        let histogram =
+            || Histogram::new_with_bounds(1, MAX_NANOS, 3).expect("1 ns to 4 h, 3 digits: valid");
         Self {
-            start: vec![u64::MAX; n],
-            stop: vec![u64::MAX; n],
-            ..Self::default()
+            start: histogram(),
+            stop: histogram(),
+            cleanup: BTreeMap::new(),
+            mismatches: 0,
+            by_reason: BTreeMap::new(),
+            first: None,
         }
     }
 
     fn record(&mut self, start: Duration, stop: Duration) {
-        let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-        if let (Some(a), Some(b)) = (self.start.get_mut(self.done), self.stop.get_mut(self.done)) {
-            *a = nanos(start);
-            *b = nanos(stop);
-            self.done += 1;
-        }
+        let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1);
+        self.start.saturating_record(nanos(start));
+        self.stop.saturating_record(nanos(stop));
     }
 
     fn mismatch(&mut self, cycle: u64, reason: String, detail: String) {
@@ -186,22 +197,6 @@ impl Tally {
             self.first = Some(format!("cycle {cycle}: {detail}"));
         }
         *self.by_reason.entry(reason).or_default() += 1;
-    }
-
-    fn merge(&mut self, other: Tally) {
-        self.start.extend_from_slice(&other.start[..other.done]);
-        self.stop.extend_from_slice(&other.stop[..other.done]);
-        self.done += other.done;
-        for (k, v) in other.cleanup {
-            *self.cleanup.entry(k).or_default() += v;
-        }
-        self.mismatches += other.mismatches;
-        for (k, v) in other.by_reason {
-            *self.by_reason.entry(k).or_default() += v;
-        }
-        if self.first.is_none() {
-            self.first = other.first;
-        }
     }
 }
 
@@ -228,14 +223,20 @@ impl Mem {
     }
 }
 
-/// Runs the soak and prints the report.
+/// Runs the soak and prints the report; the progress bar is drawn on `bars`.
 ///
 /// # Errors
 ///
 /// [`BadInput`] if the module file or the manifest cannot be used.
-pub fn main(args: Args, json: bool) -> Result<Exit, BadInput> {
-    super::require_file(&args.file, "module")?;
-    let manifest = super::load_manifest(&args.file, args.manifest.as_deref())?;
+pub fn main(
+    module: &ModuleArgs,
+    args: &SoakArgs,
+    stop_timeout: Duration,
+    json: bool,
+    bars: &MultiProgress,
+) -> Result<Exit, BadInput> {
+    super::require_file(&module.file, "module")?;
+    let manifest = super::load_manifest(&module.file, module.manifest.as_deref())?;
     let workers = args.concurrency.clamp(1, MAX_CONCURRENCY);
     let allocation = if args.pooling {
         Allocation::Pooling {
@@ -249,14 +250,10 @@ pub fn main(args: Args, json: bool) -> Result<Exit, BadInput> {
     // The soak measures whichever allocation it gets and reports which one
     // ran (`allocation`), so it asks for the fallback explicitly: a pool
     // that cannot be reserved runs on-demand instead of failing the soak.
-    let runtime = Runtime::new(RuntimeConfig {
+    let runtime = super::runtime_with(RuntimeConfig {
         allocation,
         pooling_fallback: true,
         ..RuntimeConfig::default()
-    })
-    .map_err(|e| BadInput {
-        kind: e.kind().to_string(),
-        message: format!("cannot set up the WebAssembly runtime: {}", e.message()),
     })?;
     let rt = if workers == 1 {
         super::tokio_current_thread()?
@@ -273,8 +270,9 @@ pub fn main(args: Args, json: bool) -> Result<Exit, BadInput> {
     };
 
     let mut doc = SoakDoc {
-        header: ModuleHeader::new("soak", &args.file, args.manifest.as_deref(), &manifest),
-        stop_timeout_ms: ms(args.stop_timeout),
+        header: ModuleHeader::new("soak", &module.file, module.manifest.as_deref(), &manifest),
+        component: manifest.name(),
+        stop_timeout_ms: ms(stop_timeout),
         cycles: args.cycles,
         concurrency: workers,
         allocation: super::allocation_name(runtime.allocation()),
@@ -288,7 +286,7 @@ pub fn main(args: Args, json: bool) -> Result<Exit, BadInput> {
         mismatches: None,
         memory: None,
         leak: None,
-        exit_code: ExitCodeField(Exit::ModuleFailed),
+        exit_code: Exit::ModuleFailed,
     };
 
     // Warm-up: one cycle per worker; its cleanup outcome is what every
@@ -298,42 +296,43 @@ pub fn main(args: Args, json: bool) -> Result<Exit, BadInput> {
     for _ in 0..workers {
         let mut actor = ComponentActor::new(
             &runtime,
-            ComponentSource::from_file(&args.file),
+            ComponentSource::from_file(&module.file),
             manifest.clone(),
         );
         if let Err(e) = rt.block_on(actor.start()) {
             if e.kind() == ErrorKind::Load {
                 return Err(BadInput::from_error(&e));
             }
-            doc.error = Some(ErrorDoc::of(&e));
-            finish(&doc, json);
+            doc.error = Some(e);
+            finish(&doc, &manifest, json);
             return Ok(Exit::ModuleFailed);
         }
-        let _ = rt.block_on(actor.stop(args.stop_timeout));
+        let _ = rt.block_on(actor.stop(stop_timeout));
         let outcome = actor.last_cleanup().map(|c| c.name()).unwrap_or("none");
         baseline.get_or_insert(outcome);
         actors.push(actor);
     }
     let baseline = baseline.unwrap_or("none");
 
-    let progress = Progress::new(args.cycles, json);
-    // Worker i runs cycles i, i + C, i + 2C, ...: a fixed share, so its
-    // sample buffers can be filled in before the "before" figures.
-    let tallies: Vec<Tally> = (0..workers)
-        .map(|i| Tally::with_cycles(share(args.cycles, workers, i)))
-        .collect();
+    let progress = Progress::new(args.cycles, json, bars);
+    let tally = Arc::new(Mutex::new(Tally::new()));
 
     let before = Mem::now();
     let t = Instant::now();
     let results = rt.block_on(async {
         let mut handles = Vec::new();
-        for (i, (actor, tally)) in actors.drain(..).zip(tallies).enumerate() {
-            let progress = progress.clone();
-            let timeout = args.stop_timeout;
-            let first = i as u64;
-            handles.push(tokio::spawn(worker(
-                actor, tally, first, workers, timeout, baseline, progress,
-            )));
+        for (i, actor) in actors.drain(..).enumerate() {
+            // Worker i runs cycles i, i + C, i + 2C, ...
+            let work = Work {
+                first: i as u64,
+                cycles: share(args.cycles, workers, i as u64),
+                workers,
+                timeout: stop_timeout,
+                baseline,
+                tally: Arc::clone(&tally),
+                progress: progress.clone(),
+            };
+            handles.push(tokio::spawn(work.run(actor)));
         }
         let mut out = Vec::new();
         for h in handles {
@@ -343,30 +342,30 @@ pub fn main(args: Args, json: bool) -> Result<Exit, BadInput> {
     });
     let elapsed = t.elapsed();
     let after = Mem::now();
-    progress.finish();
+    progress.bar.finish_and_clear();
 
-    let mut total = Tally::default();
+    let mut total = std::mem::replace(
+        &mut *tally.lock().unwrap_or_else(PoisonError::into_inner),
+        Tally::new(),
+    );
     let mut kept = Vec::new();
     for r in results {
         match r {
-            Ok((actor, tally)) => {
-                kept.push(actor);
-                total.merge(tally);
-            }
+            Ok(actor) => kept.push(actor),
             Err(e) => total.mismatch(0, "worker failed".into(), format!("worker failed: {e}")),
         }
     }
     drop(kept);
 
-    let measured = total.done as u64;
+    let measured = total.start.len();
     doc.elapsed_ms = Some(ms(elapsed));
     doc.cycles_per_second = Some(if elapsed.is_zero() {
         0.0
     } else {
         (measured as f64 / elapsed.as_secs_f64() * 10.0).round() / 10.0
     });
-    doc.start_ms = percentiles(&mut total.start);
-    doc.stop_ms = percentiles(&mut total.stop);
+    doc.start_ms = percentiles(&total.start);
+    doc.stop_ms = percentiles(&total.stop);
     doc.cleanup = total.cleanup;
     doc.mismatches = Some(MismatchDoc {
         count: total.mismatches,
@@ -388,55 +387,57 @@ pub fn main(args: Args, json: bool) -> Result<Exit, BadInput> {
         maps_growth,
     });
     let leak = verdict(measured, rss_growth, maps_growth);
-    let ok = total.mismatches == 0 && leak.verdict != "leak";
+    let exit = Exit::from_ok(total.mismatches == 0 && leak.verdict != "leak");
     doc.leak = Some(leak);
-    let exit = if ok {
-        Exit::Success
-    } else {
-        Exit::ModuleFailed
-    };
-    doc.exit_code = ExitCodeField(exit);
-    finish(&doc, json);
+    doc.exit_code = exit;
+    finish(&doc, &manifest, json);
     Ok(exit)
 }
 
 /// How many of `cycles` worker `i` of `workers` runs.
-fn share(cycles: u64, workers: u64, i: u64) -> usize {
-    let n = cycles / workers + u64::from(i < cycles % workers);
-    usize::try_from(n).unwrap_or(usize::MAX)
+fn share(cycles: u64, workers: u64, i: u64) -> u64 {
+    cycles / workers + u64::from(i < cycles % workers)
 }
 
-async fn worker(
-    mut actor: ComponentActor,
-    mut tally: Tally,
+/// One worker's share of the soak, and where it reports.
+struct Work {
     first: u64,
+    cycles: u64,
     workers: u64,
     timeout: Duration,
     baseline: &'static str,
+    tally: Arc<Mutex<Tally>>,
     progress: Progress,
-) -> (ComponentActor, Tally) {
-    for k in 0..tally.start.len() as u64 {
-        let cycle = first + k * workers;
-        let t = Instant::now();
-        let started = actor.start().await;
-        let start_time = t.elapsed();
-        let t = Instant::now();
-        let stopped = actor.stop(timeout).await;
-        tally.record(start_time, t.elapsed());
-        let cleanup = actor.last_cleanup().map(|c| c.name()).unwrap_or("none");
-        if started.is_ok() {
-            *tally.cleanup.entry(cleanup.to_string()).or_default() += 1;
+}
+
+impl Work {
+    async fn run(self, mut actor: ComponentActor) -> ComponentActor {
+        for k in 0..self.cycles {
+            let cycle = self.first + k * self.workers;
+            let t = Instant::now();
+            let started = actor.start().await;
+            let start_time = t.elapsed();
+            let t = Instant::now();
+            let stopped = actor.stop(self.timeout).await;
+            let stop_time = t.elapsed();
+            let cleanup = actor.last_cleanup().map(|c| c.name()).unwrap_or("none");
+            let differs = mismatch(&started, &stopped, &actor.state(), cleanup, self.baseline);
+            {
+                let mut tally = self.tally.lock().unwrap_or_else(PoisonError::into_inner);
+                tally.record(start_time, stop_time);
+                if started.is_ok() {
+                    *tally.cleanup.entry(cleanup.to_string()).or_default() += 1;
+                }
+                if let Some((reason, detail)) = differs {
+                    tally.mismatch(cycle, reason, detail);
+                }
+            }
+            self.progress.inc();
+            // Let other workers (and the progress bar) run on a busy executor.
+            tokio::task::yield_now().await;
         }
-        if let Some((reason, detail)) =
-            mismatch(&started, &stopped, &actor.state(), cleanup, baseline)
-        {
-            tally.mismatch(cycle, reason, detail);
-        }
-        progress.inc();
-        // Let other workers (and the progress bar) run on a busy executor.
-        tokio::task::yield_now().await;
+        actor
     }
-    (actor, tally)
 }
 
 /// How a cycle differs from the warm-up, as (reason to count, detail);
@@ -469,26 +470,19 @@ fn mismatch(
     }
 }
 
-/// Nearest-rank percentiles of nanosecond samples, in milliseconds;
-/// `None` for no samples.
-fn percentiles(samples: &mut [u64]) -> Option<Percentiles> {
-    if samples.is_empty() {
+/// The percentiles of a histogram of nanoseconds, in milliseconds; `None`
+/// when it is empty.
+fn percentiles(h: &Histogram<u64>) -> Option<Percentiles> {
+    if h.is_empty() {
         return None;
     }
-    samples.sort_unstable();
-    let n = samples.len();
     let ms = |nanos: u64| nanos as f64 / 1e6;
-    let rank = |p: f64| {
-        let r = (p / 100.0 * n as f64).ceil() as usize;
-        ms(samples[r.clamp(1, n) - 1])
-    };
-    let sum: u128 = samples.iter().map(|&s| u128::from(s)).sum();
     Some(Percentiles {
-        p50: rank(50.0),
-        p95: rank(95.0),
-        p99: rank(99.0),
-        max: ms(samples[n - 1]),
-        mean: (sum / n as u128) as f64 / 1e6,
+        p50: ms(h.value_at_quantile(0.50)),
+        p95: ms(h.value_at_quantile(0.95)),
+        p99: ms(h.value_at_quantile(0.99)),
+        max: ms(h.max()),
+        mean: h.mean() / 1e6,
     })
 }
 
@@ -542,21 +536,11 @@ fn verdict(measured: u64, rss_growth: Option<i64>, maps_growth: Option<i64>) -> 
     )
 }
 
-fn finish(doc: &SoakDoc, json: bool) {
+fn finish(doc: &SoakDoc, manifest: &ComponentManifest, json: bool) {
     if json {
         return super::print_json(doc);
     }
-    say(format!(
-        "soak {} as `{}`",
-        doc.header.file, doc.header.component
-    ));
-    say(format!(
-        "  manifest  {}",
-        doc.header
-            .manifest
-            .as_deref()
-            .unwrap_or("none (default limits, no imports permitted)")
-    ));
+    doc.header.say_title(manifest);
     say(format!(
         "  cycles    {} measured, concurrency {}, {} allocation, {} warm-up cycle{} not counted, stop timeout {}",
         doc.cycles,
@@ -567,27 +551,23 @@ fn finish(doc: &SoakDoc, json: bool) {
         human_duration(Duration::from_secs_f64(doc.stop_timeout_ms / 1e3))
     ));
     if let Some(e) = &doc.error {
-        say(format!("start failed (warm-up): {}: {}", e.kind, e.message));
+        say(format!(
+            "start failed (warm-up): {}: {}",
+            e.kind(),
+            e.message()
+        ));
         return;
     }
     let d = |ms: f64| human_duration(Duration::from_secs_f64(ms.max(0.0) / 1e3));
     say("");
-    say(format!(
-        "{:<6}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}",
-        "", "p50", "p95", "p99", "max", "mean"
-    ));
+    let mut table = super::table(["", "p50", "p95", "p99", "max", "mean"], &[1, 2, 3, 4, 5]);
     for (label, p) in [("start", doc.start_ms), ("stop", doc.stop_ms)] {
         if let Some(p) = p {
-            say(format!(
-                "{label:<6}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}",
-                d(p.p50),
-                d(p.p95),
-                d(p.p99),
-                d(p.max),
-                d(p.mean)
-            ));
+            let cells = [p.p50, p.p95, p.p99, p.max, p.mean].map(d);
+            super::add_row(&mut table, std::iter::once(label.to_string()).chain(cells));
         }
     }
+    super::say_table(&table);
     say("");
     if let (Some(e), Some(c)) = (doc.elapsed_ms, doc.cycles_per_second) {
         say(format!("throughput  {c:.0} cycles/s ({} in total)", d(e)));
@@ -631,59 +611,42 @@ fn finish(doc: &SoakDoc, json: bool) {
     }
 }
 
-/// A progress bar on a terminal; plain lines at every tenth on a
-/// non-terminal stderr; nothing under `--json` on a non-terminal.
+/// The soak's progress: a bar on a terminal (drawn on the [`MultiProgress`]
+/// the log lines are written around); off a terminal, a plain line at every
+/// tenth, none under `--json`.
 #[derive(Clone)]
 struct Progress {
-    bar: Option<ProgressBar>,
-    plain: Option<Arc<(AtomicU64, u64)>>,
+    bar: ProgressBar,
+    plain: Option<Arc<AtomicU64>>,
 }
 
 impl Progress {
-    fn new(total: u64, json: bool) -> Self {
-        if std::io::stderr().is_terminal() {
-            let style = ProgressStyle::with_template(
-                "{spinner} soak [{bar:40}] {pos}/{len} cycles, {per_sec}, eta {eta}",
-            )
-            .map(|s| s.progress_chars("=> "))
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
-            let bar = ProgressBar::new(total).with_style(style);
-            super::logs::set_progress_bar(Some(bar.clone()));
-            Self {
-                bar: Some(bar),
-                plain: None,
-            }
-        } else if json {
-            Self {
-                bar: None,
-                plain: None,
-            }
+    fn new(total: u64, json: bool, bars: &MultiProgress) -> Self {
+        let terminal = std::io::stderr().is_terminal();
+        let style = ProgressStyle::with_template(
+            "{spinner} soak [{bar:40}] {pos}/{len} cycles, {per_sec}, eta {eta}",
+        )
+        .map(|s| s.progress_chars("=> "))
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+        let bar = if terminal {
+            bars.add(ProgressBar::new(total).with_style(style))
         } else {
-            Self {
-                bar: None,
-                plain: Some(Arc::new((AtomicU64::new(0), total))),
-            }
-        }
+            ProgressBar::hidden()
+        };
+        bar.set_length(total);
+        let plain = (!terminal && !json).then(|| Arc::new(AtomicU64::new(0)));
+        Self { bar, plain }
     }
 
     fn inc(&self) {
-        if let Some(bar) = &self.bar {
-            bar.inc(1);
-        }
-        if let Some(p) = &self.plain {
-            let (done, total) = (&p.0, p.1);
+        self.bar.inc(1);
+        if let Some(done) = &self.plain {
+            let total = self.bar.length().unwrap_or(0);
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
             let step = (total / 10).max(1);
             if n % step == 0 || n == total {
                 eprintln!("soak: {n}/{total} cycles");
             }
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-            super::logs::set_progress_bar(None);
         }
     }
 }
@@ -693,21 +656,50 @@ mod tests {
     use super::*;
 
     #[test]
-    fn percentiles_are_nearest_rank() {
-        let mut samples: Vec<u64> = (1..=100).rev().map(|ms| ms * 1_000_000).collect();
-        let p = percentiles(&mut samples).unwrap();
-        assert_eq!((p.p50, p.p95, p.p99, p.max), (50.0, 95.0, 99.0, 100.0));
-        assert_eq!(p.mean, 50.5);
-        let p = percentiles(&mut [3_000_000]).unwrap();
-        assert_eq!((p.p50, p.p99, p.max), (3.0, 3.0, 3.0));
-        assert!(percentiles(&mut []).is_none());
+    fn percentiles_are_within_a_thousandth() {
+        let mut tally = Tally::new();
+        assert!(percentiles(&tally.start).is_none());
+        for ms in (1..=100).rev() {
+            tally.record(Duration::from_millis(ms), Duration::from_millis(1));
+        }
+        let p = percentiles(&tally.start).unwrap();
+        let near = |got: f64, want: f64| (got - want).abs() <= want / 1000.0;
+        for (got, want) in [(p.p50, 50.0), (p.p95, 95.0), (p.p99, 99.0), (p.max, 100.0)] {
+            assert!(near(got, want), "{p:?}");
+        }
+        assert!(near(p.mean, 50.5), "{p:?}");
+        let p = percentiles(&tally.stop).unwrap();
+        assert!(near(p.p50, 1.0) && near(p.max, 1.0), "{p:?}");
+    }
+
+    /// A histogram's memory is fixed when it is made: a million samples (or
+    /// ten million cycles) take no more than one.
+    #[test]
+    fn the_tally_does_not_grow_with_the_cycles() {
+        let mut tally = Tally::new();
+        let slots = (tally.start.distinct_values(), tally.stop.distinct_values());
+        for i in 0..1_000_000u64 {
+            tally.record(
+                Duration::from_nanos(i * 7919 % 10_000_000 + 1),
+                Duration::from_secs(i % 7200),
+            );
+        }
+        assert_eq!(tally.start.len(), 1_000_000);
+        assert_eq!(
+            (tally.start.distinct_values(), tally.stop.distinct_values()),
+            slots
+        );
+        // Past the top: counted at the top, not lost and not grown for.
+        tally.record(Duration::from_secs(24 * 3600), Duration::ZERO);
+        assert_eq!(tally.start.len(), 1_000_001);
+        assert_eq!(tally.start.distinct_values(), slots.0);
     }
 
     #[test]
     fn shares_add_up_to_the_cycles() {
         for (cycles, workers) in [(1000, 1), (101, 3), (2, 5), (10_000_000, 1024)] {
-            let total: usize = (0..workers).map(|i| share(cycles, workers, i)).sum();
-            assert_eq!(total as u64, cycles);
+            let total: u64 = (0..workers).map(|i| share(cycles, workers, i)).sum();
+            assert_eq!(total, cycles);
             let max = (0..workers)
                 .map(|i| share(cycles, workers, i))
                 .max()

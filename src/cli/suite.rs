@@ -1,135 +1,158 @@
 //! `component-actor suite [DIR]`: every fixture through the lifecycle, as a
-//! conformance table. A fixture that cannot be loaded (no header, a
-//! malformed one, unreadable) is one failed row, `BROKEN`, with the reason;
-//! the others still run.
+//! conformance table. Without `DIR`, the fixtures bundled in the binary
+//! (`wat/` of its source tree, embedded at build time) run, from any
+//! folder. A fixture that cannot be loaded (no header, a malformed one,
+//! unreadable) is one failed row, `BROKEN`, with the reason; the others
+//! still run.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use component_actor::suite::{self, Fixture, FixtureError};
+use component_actor::suite::{self, Fixture, FixtureError, Observation};
 use serde::Serialize;
 
-use super::{BadInput, Exit, ExitCodeField, SCHEMA_VERSION, human_duration, ms, say};
+use super::{BadInput, Exit, SCHEMA_VERSION, human_duration, say};
 
-/// The bundled fixtures: `wat/` of the source tree this binary was built from.
-pub fn default_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("wat")
-}
+/// The bundled fixtures and their sidecar manifests: (`wat/NAME`, text).
+pub const BUNDLED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/bundled_fixtures.rs"));
+
+/// What `dir` says in the JSON document when the bundled fixtures ran.
+const BUNDLED_DIR: &str = "(bundled) wat";
 
 /// The `suite --json` document.
 #[derive(Serialize)]
-struct SuiteDoc {
+struct SuiteDoc<'a> {
     schema_version: u32,
     command: &'static str,
     dir: String,
-    fixtures: Vec<FixtureDoc>,
+    fixtures: Vec<Row<'a>>,
     passed: usize,
     failed: usize,
-    exit_code: ExitCodeField,
+    exit_code: Exit,
 }
 
-/// One row of the table.
+/// One row of the table: the library's [`Fixture`] and [`Observation`]
+/// (flattened: `describe`, `expect`, `start_ms`, `stop_ms`, the states, ...),
+/// and the verdict.
 #[derive(Serialize)]
-struct FixtureDoc {
-    name: String,
+struct Row<'a> {
+    /// The name of a broken fixture (else the fixture's own `name`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
     file: String,
-    describe: String,
     /// `null` when the fixture's header could not be read.
     expected: Option<String>,
+    /// `null` when the fixture itself could not be run.
     observed: Option<String>,
-    start_ms: Option<f64>,
-    stop_ms: Option<f64>,
+    #[serde(flatten)]
+    fixture: Option<&'a Fixture>,
+    #[serde(flatten)]
+    observation: Option<Observation>,
+    /// What a row without a fixture or an observation still has, as `null`
+    /// (or an empty `describe`), so that every row has the same fields.
+    #[serde(flatten)]
+    missing: Missing,
     ok: bool,
     problems: Vec<String>,
 }
 
-/// Runs the suite in `dir` and prints the table (or the JSON document).
+#[derive(Serialize, Default)]
+struct Missing {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    describe: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start_ms: Option<Option<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stop_ms: Option<Option<f64>>,
+}
+
+impl Missing {
+    fn of(fixture: Option<&Fixture>, observation: Option<&Observation>) -> Self {
+        let not_run = observation.is_none().then_some(None);
+        Self {
+            describe: fixture.is_none().then_some(""),
+            start_ms: not_run,
+            stop_ms: not_run,
+        }
+    }
+}
+
+impl Row<'_> {
+    fn name(&self) -> &str {
+        match (&self.name, self.fixture) {
+            (Some(name), _) => name,
+            (None, Some(f)) => &f.name,
+            (None, None) => "",
+        }
+    }
+}
+
+/// Runs the suite in `dir` (or the bundled one) and prints the table (or
+/// the JSON document).
 ///
 /// # Errors
 ///
 /// [`BadInput`] if `dir` cannot be read or holds no fixture file. A broken
 /// fixture is a failed row, not bad input.
-pub fn main(dir: Option<PathBuf>, json: bool) -> Result<Exit, BadInput> {
-    let dir = dir.unwrap_or_else(default_dir);
-    if !dir.is_dir() {
-        return Err(BadInput {
-            kind: "Load".into(),
-            message: format!("fixture directory {} does not exist", dir.display()),
-        });
-    }
-    let fixtures = suite::discover_each(&dir).map_err(|e| BadInput {
-        kind: "Load".into(),
-        message: e.to_string(),
-    })?;
+pub fn main(dir: Option<&Path>, json: bool) -> Result<Exit, BadInput> {
+    let load = |message: String| BadInput::new("Load", message);
+    let (fixtures, shown) = match dir {
+        None => (suite::from_memory(BUNDLED), BUNDLED_DIR.to_string()),
+        Some(dir) if !dir.is_dir() => {
+            return Err(load(format!(
+                "fixture directory {} does not exist",
+                dir.display()
+            )));
+        }
+        Some(dir) => (
+            suite::discover_each(dir).map_err(|e| load(e.to_string()))?,
+            dir.display().to_string(),
+        ),
+    };
     if fixtures.is_empty() {
-        return Err(BadInput {
-            kind: "Load".into(),
-            message: format!("no .wat or .wasm fixtures in {}", dir.display()),
-        });
+        return Err(load(format!("no .wat or .wasm fixtures in {shown}")));
     }
     let runtime = super::runtime()?;
     let rt = super::tokio_current_thread()?;
-    let width = fixtures
+    let rows: Vec<Row> = fixtures
         .iter()
-        .map(|f| match f {
-            Ok(f) => f.name.len(),
-            Err(e) => name_of(e).len(),
-        })
-        .max()
-        .unwrap_or(0)
-        .max(7);
-    if !json {
-        say(format!(
-            "{:<width$}  {:<30}  {:<30}  {:>9}  {:>9}  result",
-            "fixture", "expected", "observed", "start", "stop"
-        ));
-    }
-    let mut rows = Vec::with_capacity(fixtures.len());
-    for fixture in &fixtures {
-        let row = match fixture {
+        .map(|fixture| match fixture {
             Ok(fixture) => run_one(&rt, &runtime, fixture),
             Err(e) => broken(e),
-        };
-        if !json {
-            print_row(&row, width);
-        }
-        rows.push(row);
-    }
+        })
+        .collect();
     let failed = rows.iter().filter(|r| !r.ok).count();
     let passed = rows.len() - failed;
-    let exit = if failed == 0 {
-        Exit::Success
-    } else {
-        Exit::ModuleFailed
-    };
+    let exit = Exit::from_ok(failed == 0);
     if json {
         super::print_json(&SuiteDoc {
             schema_version: SCHEMA_VERSION,
             command: "suite",
-            dir: dir.display().to_string(),
+            dir: shown,
             fixtures: rows,
             passed,
             failed,
-            exit_code: ExitCodeField(exit),
+            exit_code: exit,
         });
     } else {
+        print_table(&rows);
         say(format!("{passed} passed, {failed} failed"));
     }
     Ok(exit)
 }
 
-fn run_one(
+fn run_one<'a>(
     rt: &tokio::runtime::Runtime,
     runtime: &component_actor::Runtime,
-    fixture: &Fixture,
-) -> FixtureDoc {
-    let mut row = FixtureDoc {
-        name: fixture.name.clone(),
+    fixture: &'a Fixture,
+) -> Row<'a> {
+    let mut row = Row {
+        name: None,
         file: fixture.path.display().to_string(),
-        describe: fixture.describe.clone(),
         expected: Some(fixture.expect.to_string()),
         observed: None,
-        start_ms: None,
-        stop_ms: None,
+        fixture: Some(fixture),
+        observation: None,
+        missing: Missing::default(),
         ok: false,
         problems: Vec::new(),
     };
@@ -138,57 +161,69 @@ fn run_one(
             row.problems = suite::mismatches(fixture, &o);
             row.ok = row.problems.is_empty();
             row.observed = Some(o.summary());
-            row.start_ms = Some(ms(o.start_time));
-            row.stop_ms = Some(ms(o.stop_time));
+            row.observation = Some(o);
         }
         Err(e) => row.problems.push(format!("fixture error: {e}")),
     }
+    row.missing = Missing::of(row.fixture, row.observation.as_ref());
     row
 }
 
-/// A fixture's name as the table shows it: its file name without the extension.
-fn name_of(e: &FixtureError) -> String {
-    e.path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
 /// The row of a fixture that could not be loaded: failed, with the reason.
-fn broken(e: &FixtureError) -> FixtureDoc {
-    FixtureDoc {
-        name: name_of(e),
+fn broken(e: &FixtureError) -> Row<'static> {
+    Row {
+        name: Some(
+            e.path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        ),
         file: e.path.display().to_string(),
-        describe: String::new(),
         expected: None,
         observed: None,
-        start_ms: None,
-        stop_ms: None,
+        fixture: None,
+        observation: None,
+        missing: Missing::of(None, None),
         ok: false,
         problems: vec![format!("fixture error: {e}")],
     }
 }
 
-fn print_row(row: &FixtureDoc, width: usize) {
-    let time = |t: Option<f64>| {
-        t.map(|ms| human_duration(std::time::Duration::from_secs_f64(ms / 1e3)))
+/// The table, then each failed row's problems under its name.
+fn print_table(rows: &[Row]) {
+    let time = |o: Option<&Observation>, f: fn(&Observation) -> std::time::Duration| {
+        o.map(|o| human_duration(f(o)))
             .unwrap_or_else(|| "-".into())
     };
-    say(format!(
-        "{:<width$}  {:<30}  {:<30}  {:>9}  {:>9}  {}",
-        row.name,
-        row.expected.as_deref().unwrap_or("-"),
-        row.observed.as_deref().unwrap_or("-"),
-        time(row.start_ms),
-        time(row.stop_ms),
-        match (row.ok, &row.observed) {
+    let mut table = super::table(
+        ["fixture", "expected", "observed", "start", "stop", "result"],
+        &[3, 4],
+    );
+    for row in rows {
+        let o = row.observation.as_ref();
+        let result = match (row.ok, o) {
             (true, _) => "ok",
             // Nothing was observed: the fixture itself could not be run.
             (false, None) => "BROKEN",
             (false, Some(_)) => "MISMATCH",
+        };
+        super::add_row(
+            &mut table,
+            [
+                row.name().to_string(),
+                row.expected.clone().unwrap_or_else(|| "-".into()),
+                row.observed.clone().unwrap_or_else(|| "-".into()),
+                time(o, |o| o.start_time),
+                time(o, |o| o.stop_time),
+                result.into(),
+            ],
+        );
+    }
+    super::say_table(&table);
+    for row in rows.iter().filter(|r| !r.problems.is_empty()) {
+        say(format!("{}:", row.name()));
+        for p in &row.problems {
+            say(format!("    {p}"));
         }
-    ));
-    for p in &row.problems {
-        say(format!("    {p}"));
     }
 }

@@ -38,6 +38,7 @@ impl StoreData {
 }
 
 /// Memory and fuel figures of one instance.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct InstanceStats {
     /// Bytes of linear memory now, over all memories.
