@@ -242,3 +242,100 @@ async fn check_and_start_agree_at_and_just_past_the_caps() {
         assert_eq!(report.admitted(), want.is_none(), "{wat}");
     }
 }
+
+/// `check` says which imports a host function provides: a function import
+/// of a host function's name, not an unknown name and not a memory or
+/// table under a host function's name.
+#[test]
+fn check_marks_only_host_functions_as_provided() {
+    let rt = runtime();
+    let wat = r#"(module
+        (import "host" "log" (func (param i32 i32)))
+        (import "env" "foo" (func))
+        (import "host" "log" (memory 1)))"#;
+    let report = preflight(
+        &rt,
+        &ComponentSource::from_wat(wat),
+        &ComponentManifest::new("provided").unwrap(),
+    );
+    let provided: Vec<(&str, &str, bool)> = report
+        .imports
+        .iter()
+        .map(|i| (i.module.as_str(), i.name.as_str(), i.provided))
+        .collect();
+    assert_eq!(
+        provided,
+        [
+            ("host", "log", true),
+            ("env", "foo", false),
+            ("host", "log", false)
+        ]
+    );
+}
+
+/// The one-line messages count right: one unsupported import or table is
+/// named in the singular, several in the plural and added up.
+#[tokio::test]
+async fn messages_say_one_or_many_correctly() {
+    let rt = runtime();
+    let start = |wat: &'static str, manifest: ComponentManifest| {
+        let rt = &rt;
+        async move {
+            let mut actor = ComponentActor::new(rt, ComponentSource::from_wat(wat), manifest);
+            actor.start().await.unwrap_err().message().to_string()
+        }
+    };
+    let allow = |pairs: &[(&str, &str)]| {
+        let mut b = ComponentManifest::builder("counts");
+        for (m, n) in pairs {
+            b = b.allow_import(*m, *n);
+        }
+        b.build().unwrap()
+    };
+    let one = start(
+        r#"(module (import "env" "a" (func)))"#,
+        allow(&[("env", "a")]),
+    )
+    .await;
+    assert!(
+        one.starts_with("1 permitted import nothing provides: "),
+        "{one}"
+    );
+    let two = start(
+        r#"(module (import "env" "a" (func)) (import "env" "b" (func)))"#,
+        allow(&[("env", "a"), ("env", "b")]),
+    )
+    .await;
+    assert!(
+        two.starts_with("2 permitted imports nothing provides: "),
+        "{two}"
+    );
+    let small = || {
+        ComponentManifest::builder("counts")
+            .limits(component_actor::ResourceLimits {
+                max_table_elements: 10,
+                ..Default::default()
+            })
+            .build()
+            .unwrap()
+    };
+    // `check` words the limits it can see before running anything.
+    let problem = |wat: &str| {
+        let report = preflight(&rt, &ComponentSource::from_wat(wat), &small());
+        report
+            .problems
+            .iter()
+            .map(|p| p.message.clone())
+            .collect::<Vec<_>>()
+    };
+    let table = problem("(module (table 11 funcref))");
+    assert_eq!(
+        table,
+        ["a table's initial size is 11 elements, over max_table_elements = 10"]
+    );
+    let tables = problem("(module (table 6 funcref) (table 6 funcref))");
+    assert_eq!(
+        tables,
+        ["the tables' initial sizes add up to 12 elements, over max_table_elements = 10"]
+    );
+}

@@ -212,3 +212,42 @@ async fn a_capped_fuel_budget_still_runs_out_on_huge_table_grows() {
           (br $again))))"#;
     fails(wat, limits(16, 1000, Some(100_000)), ErrorKind::OutOfFuel).await;
 }
+
+/// On the pooling allocator, a start beyond the slots is an `Instantiation`
+/// error (not a trap, not a limit error: the manifest allows it) and a freed
+/// slot is usable again; a memory larger than a slot never fits this
+/// runtime, and wasmtime refuses it when it compiles the module (`Compile`,
+/// a permanent kind).
+#[tokio::test]
+async fn the_pool_refuses_past_its_slots_and_a_module_larger_than_a_slot() {
+    use component_actor::{ActorState, Allocation};
+    let config = RuntimeConfig {
+        allocation: Allocation::Pooling {
+            slots: 1,
+            max_memory_per_slot: 2 * PAGE,
+        },
+        ..RuntimeConfig::default()
+    };
+    let runtime = Runtime::new(config).expect("a one-slot pool");
+    let manifest = ComponentManifest::builder("pool")
+        .limits(limits(16, 1000, Some(1_000_000)))
+        .build()
+        .expect("manifest");
+    let actor =
+        |wat: &str| ComponentActor::new(&runtime, ComponentSource::from_wat(wat), manifest.clone());
+    let mut first = actor("(module (memory 1))");
+    first.start().await.expect("the one slot");
+    let mut second = actor("(module (memory 1))");
+    let e = second.start().await.expect_err("no slot left");
+    assert_eq!(e.kind(), ErrorKind::Instantiation, "{e}");
+    assert!(matches!(second.state(), ActorState::Failed(_)));
+    first.stop(Duration::from_secs(1)).await.unwrap();
+    second.start().await.expect("the freed slot");
+    second.stop(Duration::from_secs(1)).await.unwrap();
+
+    let mut big = actor("(module (memory 3))");
+    let e = big.start().await.expect_err("3 pages in a 2-page slot");
+    assert_eq!(e.kind(), ErrorKind::Compile, "{e}");
+    assert!(e.to_string().contains("exceeds the limit"), "{e}");
+    assert!(matches!(big.state(), ActorState::Failed(_)));
+}
