@@ -339,3 +339,31 @@ async fn messages_say_one_or_many_correctly() {
         ["the tables' initial sizes add up to 12 elements, over max_table_elements = 10"]
     );
 }
+
+/// The imports are judged from the sections before the code: a module that
+/// imports what the manifest denies, or what nothing provides, is refused
+/// as such even when the bytes after its code section are garbage, which
+/// only a compile would read.
+#[tokio::test]
+async fn imports_are_judged_before_the_code_is_read() {
+    let rt = runtime();
+    let mut bytes = wat::parse_str(r#"(module (import "env" "secret" (func)) (func))"#).unwrap();
+    // A data section that claims 16 bytes and has one.
+    bytes.extend_from_slice(&[0x0b, 0x10, 0x00]);
+    let source = ComponentSource::from_bytes(bytes);
+    let denying = ComponentManifest::new("garbage").unwrap();
+    let permitting = ComponentManifest::builder("garbage")
+        .allow_import("env", "secret")
+        .build()
+        .unwrap();
+    for (manifest, kind) in [
+        (denying, ErrorKind::PermissionDenied),
+        (permitting, ErrorKind::UnsupportedImport),
+    ] {
+        let mut actor = ComponentActor::new(&rt, source.clone(), manifest.clone());
+        let e = actor.start().await.unwrap_err();
+        assert_eq!(e.kind(), kind, "{e}");
+        let report = preflight(&rt, &source, &manifest);
+        assert_eq!(report.error.as_ref().map(|e| e.kind()), Some(kind));
+    }
+}

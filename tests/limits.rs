@@ -250,4 +250,22 @@ async fn the_pool_refuses_past_its_slots_and_a_module_larger_than_a_slot() {
     assert_eq!(e.kind(), ErrorKind::Compile, "{e}");
     assert!(e.to_string().contains("exceeds the limit"), "{e}");
     assert!(matches!(big.state(), ActorState::Failed(_)));
+
+    // With the slot free, other instantiation failures keep their own kind
+    // on the pool: a memory over the manifest's cap, a trapping data segment.
+    let one_page = ComponentManifest::builder("pool")
+        .limits(limits(1, 1000, Some(1_000_000)))
+        .build()
+        .expect("manifest");
+    for (wat, kind) in [
+        ("(module (memory 2))", ErrorKind::MemoryLimit),
+        (
+            r#"(module (memory 1) (data (i32.const 70000) "x"))"#,
+            ErrorKind::Trap,
+        ),
+    ] {
+        let mut a = ComponentActor::new(&runtime, ComponentSource::from_wat(wat), one_page.clone());
+        let e = a.start().await.expect_err(wat);
+        assert_eq!(e.kind(), kind, "{wat}: {e}");
+    }
 }
