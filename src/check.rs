@@ -33,7 +33,8 @@
 use std::time::{Duration, Instant};
 
 use crate::error::{ComponentError, ErrorKind};
-use crate::manifest::{ComponentManifest, import_label, import_toml_entry};
+use crate::import_path::{import_label, import_toml_entry};
+use crate::manifest::ComponentManifest;
 use crate::runtime::engine::Runtime;
 use crate::runtime::loader::ComponentSource;
 use crate::runtime::prepare::{

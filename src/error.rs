@@ -183,7 +183,7 @@ impl ComponentError {
     pub fn permission_denied(component: impl Into<String>, denied: Vec<(String, String)>) -> Self {
         let labels: Vec<String> = denied
             .iter()
-            .map(|(m, n)| crate::manifest::import_label(m, n))
+            .map(|(m, n)| crate::import_path::import_label(m, n))
             .collect();
         let message = format!(
             "{} import{} not permitted by the manifest: {}",

@@ -18,6 +18,7 @@
 mod actor;
 pub mod check;
 mod error;
+mod import_path;
 mod manifest;
 mod runtime;
 pub mod suite;
@@ -29,8 +30,9 @@ pub use actor::state::{ActorState, is_legal_step};
 pub use error::{ComponentError, ErrorKind, UnknownErrorKind};
 pub use manifest::{
     ComponentManifest, MAX_CALL_DURATION, MAX_MEMORY_BYTES, MAX_MODULE_BYTES, MAX_TABLE_ELEMENTS,
-    ManifestBuilder, PermissionManifest, ResourceLimits, import_label, import_toml_entry,
+    ManifestBuilder, PermissionManifest, ResourceLimits,
 };
+pub use import_path::{import_label, import_toml_entry};
 pub use runtime::engine::{Allocation, Runtime, RuntimeConfig};
 pub use runtime::host::{HOST_FUNCTIONS, MAX_LOG_BYTES};
 pub use runtime::instance::InstanceStats;

@@ -12,7 +12,8 @@ use wasmtime::wasmparser;
 use wasmtime::{Engine, ExternType, InstancePre, Module, ModuleExport, ValType};
 
 use crate::error::{ComponentError, ErrorKind};
-use crate::manifest::{ComponentManifest, PermissionManifest, import_label};
+use crate::import_path::import_label;
+use crate::manifest::{ComponentManifest, PermissionManifest};
 use crate::runtime::engine::{Allocation, Runtime};
 use crate::runtime::host;
 use crate::runtime::instance::{StoreData, one_line};
