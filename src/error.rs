@@ -4,7 +4,8 @@
 //! component, says in one line what went wrong, and keeps the underlying
 //! wasmtime error (with its wasm backtrace) as its [`source`](std::error::Error::source).
 //! Which [`ErrorKind`] a wasmtime failure becomes is decided in one place,
-//! `runtime::instance::classify`.
+//! `src/runtime/classify.rs`, which also says which kinds are permanent
+//! ([`ErrorKind::is_permanent`]).
 
 use std::fmt;
 use std::str::FromStr;

@@ -28,11 +28,11 @@ pub use actor::child::{Child, ChildHealth};
 pub use actor::component_actor::{ActorHandle, CleanupOutcome, ComponentActor};
 pub use actor::state::{ActorState, is_legal_step};
 pub use error::{ComponentError, ErrorKind, UnknownErrorKind};
+pub use import_path::{import_label, import_toml_entry};
 pub use manifest::{
     ComponentManifest, MAX_CALL_DURATION, MAX_MEMORY_BYTES, MAX_MODULE_BYTES, MAX_TABLE_ELEMENTS,
     ManifestBuilder, PermissionManifest, ResourceLimits,
 };
-pub use import_path::{import_label, import_toml_entry};
 pub use runtime::engine::{Allocation, Runtime, RuntimeConfig};
 pub use runtime::host::{HOST_FUNCTIONS, MAX_LOG_BYTES};
 pub use runtime::instance::InstanceStats;
