@@ -33,6 +33,10 @@ pub(crate) struct WasmInstance {
     store: Store<StoreData>,
     /// Keeps the runtime's epoch ticker awake during each guest call.
     wake: Arc<Wake>,
+    /// Fuel for each guest call; `None`: no cap.
+    fuel_budget: Option<u64>,
+    /// Fuel used by all guest calls so far (0 when fuel is not capped).
+    fuel_consumed: u64,
     exports: Exports,
     /// The guest call that did not return normally, if one did not: the
     /// instance is half-run and no guest code runs on it again.
@@ -101,11 +105,12 @@ impl WasmInstance {
     ) -> Result<Self, ComponentError> {
         // The store is made in the engine the module was compiled for.
         let mut store = store::new(prepared.pre.module().engine(), component, limits);
-        store::arm(&mut store, limits.max_call_duration);
+        let fuel_budget = limits.max_fuel;
+        store::arm(&mut store, limits.max_call_duration, fuel_budget);
         let busy = wake.enter();
         let result = prepared.pre.instantiate_async(&mut store).await;
         drop(busy);
-        store::settle(&mut store);
+        let fuel_consumed = store::fuel_used(&store, fuel_budget);
         let instance = result.map_err(|e| {
             classify::guest_failure(
                 Call {
@@ -122,6 +127,8 @@ impl WasmInstance {
         Ok(Self {
             store,
             wake: wake.clone(),
+            fuel_budget,
+            fuel_consumed,
             exports: Exports {
                 start: Lazy::new(instance, prepared.start),
                 cleanup: Lazy::new(instance, prepared.cleanup),
@@ -168,7 +175,7 @@ impl WasmInstance {
         InstanceStats {
             memory_bytes: data.memory_bytes(),
             peak_memory_bytes: data.peak_memory_bytes(),
-            fuel_consumed: data.fuel_consumed(),
+            fuel_consumed: self.fuel_consumed,
             log_lines: data.log_lines(),
         }
     }
@@ -203,11 +210,12 @@ impl WasmInstance {
         };
         // Cleared only once the call has returned normally.
         self.poisoned = Some(phase);
-        store::arm(&mut self.store, timeout);
+        store::arm(&mut self.store, timeout, self.fuel_budget);
         let busy = self.wake.enter();
         let result = func.call_async(&mut self.store, params).await;
         drop(busy);
-        store::settle(&mut self.store);
+        let used = store::fuel_used(&self.store, self.fuel_budget);
+        self.fuel_consumed = self.fuel_consumed.saturating_add(used);
         Some(match result {
             Ok(r) => {
                 self.poisoned = None;

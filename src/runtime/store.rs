@@ -1,8 +1,12 @@
 //! What one store holds ([`StoreData`]: who the guest is, its limiter, the
-//! deadline of the guest call in progress, its fuel budget and what it
-//! used), and the steps every guest call takes on it: [`arm`] before,
-//! [`settle`] after. Knows nothing of modules, instances or the engine
-//! beyond the `Engine` a store is made in.
+//! deadline of the guest call in progress), and the steps every guest call
+//! takes on it: [`arm`] before (deadline, fuel refilled), [`fuel_used`]
+//! after. Knows nothing of modules, instances or the engine beyond the
+//! `Engine` a store is made in.
+//!
+//! The fuel budget and the running total are kept by the caller, not in
+//! the store data: wasmtime allocates the store data with every store, and
+//! 24 more bytes there were 24 more bytes on every start.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,18 +16,14 @@ use wasmtime::{Engine, Store, UpdateDeadline};
 use crate::manifest::ResourceLimits;
 use crate::runtime::limits::{Limiter, Refusals};
 
-/// Per-store state: who the guest is, its limiter, the deadline of the
-/// guest call in progress and its fuel.
+/// Per-store state: who the guest is, its limiter and the deadline of the
+/// guest call in progress.
 pub(crate) struct StoreData {
     component: Arc<str>,
     limiter: Limiter,
     /// When the guest call in progress must stop; `None`: no deadline (a
     /// timeout too large for the clock was asked for).
     deadline: Option<Instant>,
-    /// Fuel for each guest call; `None`: no cap.
-    fuel_budget: Option<u64>,
-    /// Fuel used by all guest calls so far (0 when fuel is not capped).
-    fuel_consumed: u64,
     logs: u64,
 }
 
@@ -54,11 +54,6 @@ impl StoreData {
         self.limiter.peak_memory_bytes() as u64
     }
 
-    /// Fuel consumed by all guest calls so far (0 when fuel is not capped).
-    pub(crate) fn fuel_consumed(&self) -> u64 {
-        self.fuel_consumed
-    }
-
     /// Lines the guest emitted through `host::log`.
     pub(crate) fn log_lines(&self) -> u64 {
         self.logs
@@ -78,8 +73,6 @@ pub(crate) fn new(
         component,
         limiter: Limiter::new(limits),
         deadline: None,
-        fuel_budget: limits.max_fuel,
-        fuel_consumed: 0,
         logs: 0,
     };
     let mut store = Store::new(engine, data);
@@ -91,24 +84,24 @@ pub(crate) fn new(
     store
 }
 
-/// Before a guest call: its deadline `timeout` from now, a full fuel
-/// budget, and the limiter's refusals forgotten.
-pub(crate) fn arm(store: &mut Store<StoreData>, timeout: Duration) {
+/// Before a guest call: its deadline `timeout` from now, the fuel refilled
+/// to `budget` (`None`: no cap), and the limiter's refusals forgotten.
+pub(crate) fn arm(store: &mut Store<StoreData>, timeout: Duration, budget: Option<u64>) {
     let data = store.data_mut();
     data.deadline = deadline_after(timeout);
     data.limiter.reset_refusals();
-    let budget = data.fuel_budget;
     // Fuel is always on in the engine; `None` means an effectively
     // infinite budget. `set_fuel` fails only when fuel is disabled.
     let _ = store.set_fuel(budget.unwrap_or(u64::MAX));
     store.set_epoch_deadline(1);
 }
 
-/// After a guest call: adds the fuel it used to the total.
-pub(crate) fn settle(store: &mut Store<StoreData>) {
-    if let (Some(budget), Ok(left)) = (store.data().fuel_budget, store.get_fuel()) {
-        let data = store.data_mut();
-        data.fuel_consumed = data.fuel_consumed.saturating_add(budget - left.min(budget));
+/// After a guest call [`arm`]ed with `budget`: the fuel it used (0 when
+/// fuel is not capped).
+pub(crate) fn fuel_used(store: &Store<StoreData>, budget: Option<u64>) -> u64 {
+    match (budget, store.get_fuel()) {
+        (Some(budget), Ok(left)) => budget - left.min(budget),
+        _ => 0,
     }
 }
 
