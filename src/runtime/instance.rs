@@ -238,3 +238,70 @@ impl WasmInstance {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::{ComponentManifest, Runtime, RuntimeConfig};
+
+    /// `_health` traps when asked the first time; `_cleanup` returns.
+    const GUEST: &str = r#"(module
+        (func (export "_health") (result i32) unreachable)
+        (func (export "_cleanup")))"#;
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime")
+            .block_on(f)
+    }
+
+    async fn instance(runtime: &Runtime, wat: &str) -> (WasmInstance, ResourceLimits) {
+        let manifest = ComponentManifest::new("poison").unwrap();
+        let bytes: Arc<[u8]> = wat::parse_str(wat).unwrap().into();
+        let prepared = runtime.prepare(&bytes, &manifest).unwrap();
+        let limits = manifest.limits().clone();
+        let i = WasmInstance::instantiate(runtime.wake(), &prepared, "poison".into(), &limits)
+            .await
+            .unwrap();
+        (i, limits)
+    }
+
+    #[test]
+    fn a_call_that_did_not_return_normally_refuses_every_later_call() {
+        let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
+        block_on(async {
+            let (mut i, limits) = instance(&runtime, GUEST).await;
+            let trap = i.call_health(&limits).await.unwrap().unwrap_err();
+            assert_eq!(trap.kind(), ErrorKind::Trap, "{trap}");
+            let refused = i
+                .call_cleanup(Duration::from_millis(50), &limits)
+                .await
+                .unwrap()
+                .unwrap_err();
+            assert_eq!(refused.kind(), ErrorKind::InvalidTransition, "{refused}");
+            assert!(refused.message().contains("`_health`"), "{refused}");
+            let again = i.call_health(&limits).await.unwrap().unwrap_err();
+            assert_eq!(again.kind(), ErrorKind::InvalidTransition, "{again}");
+        });
+    }
+
+    #[test]
+    fn calls_that_return_leave_the_instance_usable() {
+        let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
+        block_on(async {
+            let healthy = r#"(module
+                (func (export "_health") (result i32) i32.const 1)
+                (func (export "_cleanup")))"#;
+            let (mut i, limits) = instance(&runtime, healthy).await;
+            assert_eq!(i.call_start(&limits).await.ok(), Some(()));
+            for _ in 0..2 {
+                assert_eq!(i.call_health(&limits).await.unwrap().ok(), Some(1));
+            }
+            let cleanup = i.call_cleanup(Duration::from_millis(50), &limits).await;
+            assert!(matches!(cleanup, Some(Ok(()))), "{cleanup:?}");
+        });
+    }
+}
