@@ -356,6 +356,15 @@ mod tests {
     }
 
     #[test]
+    fn messages_carry_the_first_line_of_the_innermost_error() {
+        let err = wasmtime::Error::msg("first line\nsecond line").context("outer");
+        assert_eq!(one_line(&err), "first line");
+        let e = compile_failed("c", err);
+        assert_eq!(e.kind(), ErrorKind::Compile);
+        assert_eq!(e.message(), "invalid module: first line");
+    }
+
+    #[test]
     fn a_poisoned_call_names_both_calls() {
         let e = poisoned("c", Phase::Cleanup, Phase::Health);
         assert_eq!(e.kind(), ErrorKind::InvalidTransition);
