@@ -33,12 +33,14 @@
 use std::time::{Duration, Instant};
 
 use crate::error::{ComponentError, ErrorKind};
-use crate::manifest::{ComponentManifest, import_label, import_toml_entry};
+use crate::import_path::{import_label, import_toml_entry};
+use crate::manifest::ComponentManifest;
 use crate::runtime::engine::Runtime;
+use crate::runtime::host;
 use crate::runtime::loader::ComponentSource;
 use crate::runtime::prepare::{
     Inspection, Item, LIFECYCLE_EXPORTS, Stage, check_header, check_size, expected_signature,
-    host_signature, problems,
+    problems,
 };
 
 /// What [`preflight`] found.
@@ -247,7 +249,7 @@ pub fn preflight(
                 ty: i.item.describe(),
                 permitted: manifest.permissions().allows(&i.module, &i.name),
                 provided: matches!(i.item, Item::Func(_))
-                    && host_signature(&i.module, &i.name).is_some(),
+                    && host::find(&i.module, &i.name).is_some(),
             })
             .collect();
         report.exports = LIFECYCLE_EXPORTS

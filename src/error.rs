@@ -4,7 +4,8 @@
 //! component, says in one line what went wrong, and keeps the underlying
 //! wasmtime error (with its wasm backtrace) as its [`source`](std::error::Error::source).
 //! Which [`ErrorKind`] a wasmtime failure becomes is decided in one place,
-//! `runtime::instance::classify`.
+//! `src/runtime/classify.rs`, which also says which kinds are permanent
+//! ([`ErrorKind::is_permanent`]).
 
 use std::fmt;
 use std::str::FromStr;
@@ -184,7 +185,7 @@ impl ComponentError {
     pub fn permission_denied(component: impl Into<String>, denied: Vec<(String, String)>) -> Self {
         let labels: Vec<String> = denied
             .iter()
-            .map(|(m, n)| crate::manifest::import_label(m, n))
+            .map(|(m, n)| crate::import_path::import_label(m, n))
             .collect();
         let message = format!(
             "{} import{} not permitted by the manifest: {}",

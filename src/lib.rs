@@ -18,6 +18,7 @@
 mod actor;
 pub mod check;
 mod error;
+mod import_path;
 mod manifest;
 mod runtime;
 #[cfg(feature = "serde")]
@@ -29,9 +30,10 @@ pub use actor::child::{Child, ChildHealth};
 pub use actor::component_actor::{ActorHandle, CleanupOutcome, ComponentActor};
 pub use actor::state::{ActorState, is_legal_step};
 pub use error::{ComponentError, ErrorKind, UnknownErrorKind};
+pub use import_path::{import_label, import_toml_entry};
 pub use manifest::{
     ComponentManifest, MAX_CALL_DURATION, MAX_MEMORY_BYTES, MAX_MODULE_BYTES, MAX_TABLE_ELEMENTS,
-    ManifestBuilder, PermissionManifest, ResourceLimits, import_label, import_toml_entry,
+    ManifestBuilder, PermissionManifest, ResourceLimits,
 };
 pub use runtime::engine::{Allocation, Runtime, RuntimeConfig};
 pub use runtime::host::{HOST_FUNCTIONS, MAX_LOG_BYTES};

@@ -380,9 +380,13 @@ impl ComponentActor {
             }
         };
         let limits = self.manifest.limits();
-        let mut instance =
-            WasmInstance::instantiate(&self.runtime, &prepared, self.shared.id.clone(), limits)
-                .await?;
+        let mut instance = WasmInstance::instantiate(
+            self.runtime.wake(),
+            &prepared,
+            self.shared.id.clone(),
+            limits,
+        )
+        .await?;
         instance.call_start(limits).await?;
         Ok(instance)
     }

@@ -1,7 +1,8 @@
-//! [`Runtime`]: the one `Engine` many actors share, its epoch ticker, and
+//! [`Runtime`]: the one `Engine` many actors share, its configuration
+//! (every proposal set explicitly, [`PROPOSALS`]), its epoch ticker, and
 //! the cache of compiled, pre-linked modules.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::{
@@ -9,8 +10,9 @@ use wasmtime::{
 };
 
 use crate::error::{ComponentError, ErrorKind};
-use crate::runtime::instance::one_line;
-use crate::runtime::prepare::ModuleCache;
+use crate::manifest::ComponentManifest;
+use crate::runtime::classify;
+use crate::runtime::prepare::{ModuleCache, Prepared};
 use crate::runtime::ticker::{Ticker, Wake};
 
 /// How instances get their memory, tables and stacks.
@@ -74,7 +76,7 @@ pub struct Runtime {
 struct Inner {
     engine: Engine,
     allocation: Allocation,
-    cache: Mutex<ModuleCache>,
+    cache: ModuleCache,
     wake: Arc<Wake>,
     ticker: Option<Ticker>,
 }
@@ -120,19 +122,12 @@ impl Runtime {
         };
         let wake = Arc::new(Wake::new());
         let tick = config.epoch_tick.max(Duration::from_micros(100));
-        let ticker = Ticker::spawn(&engine, tick, wake.clone()).map_err(|e| {
-            ComponentError::new(
-                "<runtime>",
-                ErrorKind::Compile,
-                format!("cannot start the epoch ticker: {e}"),
-            )
-            .with_source(e)
-        })?;
+        let ticker = Ticker::spawn(&engine, tick, wake.clone()).map_err(classify::ticker_failed)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 engine,
                 allocation,
-                cache: Mutex::new(ModuleCache::new(config.module_cache_capacity.max(1))),
+                cache: ModuleCache::new(config.module_cache_capacity.max(1)),
                 wake,
                 ticker: Some(ticker),
             }),
@@ -147,11 +142,7 @@ impl Runtime {
 
     /// How many distinct modules are compiled and cached.
     pub fn cached_modules(&self) -> usize {
-        self.lock_cache().modules.len()
-    }
-
-    pub(crate) fn engine(&self) -> &Engine {
-        &self.inner.engine
+        self.inner.cache.len()
     }
 
     /// What every guest call on this runtime holds to keep the epoch
@@ -160,12 +151,20 @@ impl Runtime {
         &self.inner.wake
     }
 
-    pub(crate) fn lock_cache(&self) -> std::sync::MutexGuard<'_, ModuleCache> {
-        // The cache holds no invariant a panic could break halfway.
+    /// `bytes` checked against `manifest`, compiled and pre-linked for
+    /// this engine, from the cache when it holds them.
+    pub(crate) fn prepare(
+        &self,
+        bytes: &Arc<[u8]>,
+        manifest: &ComponentManifest,
+    ) -> Result<Arc<Prepared>, ComponentError> {
+        let pool_slots = match self.inner.allocation {
+            Allocation::Pooling { slots, .. } => Some(slots),
+            Allocation::OnDemand => None,
+        };
         self.inner
             .cache
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+            .prepare(&self.inner.engine, pool_slots, bytes, manifest)
     }
 }
 
@@ -241,23 +240,14 @@ fn engine(allocation: Allocation) -> Result<Engine, ComponentError> {
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
     Engine::new(&config).map_err(|e| {
-        ComponentError::new(
-            "<runtime>",
-            ErrorKind::Config,
-            match allocation {
-                Allocation::OnDemand => {
-                    format!("engine configuration rejected: {}", one_line(&e))
-                }
-                Allocation::Pooling {
-                    slots,
-                    max_memory_per_slot,
-                } => format!(
-                    "cannot reserve a pool of {slots} slots of {max_memory_per_slot} bytes: {}",
-                    one_line(&e)
-                ),
-            },
-        )
-        .with_source(e)
+        let what = match allocation {
+            Allocation::OnDemand => "engine configuration rejected".to_string(),
+            Allocation::Pooling {
+                slots,
+                max_memory_per_slot,
+            } => format!("cannot reserve a pool of {slots} slots of {max_memory_per_slot} bytes"),
+        };
+        classify::engine_rejected(what, e)
     })
 }
 

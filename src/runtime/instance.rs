@@ -1,41 +1,19 @@
-//! One live instance: its `Store`, its typed lifecycle exports, and the one
-//! function that runs a guest call under a deadline and a fuel budget
-//! ([`WasmInstance::call`]) and the one that turns a wasmtime failure into an
-//! [`ErrorKind`] ([`classify`]).
+//! One live instance: its `Store`, its lifecycle exports, and the one
+//! guarded call every export goes through ([`WasmInstance::call_export`]:
+//! the instance's state checked, fuel refilled, a deadline set, the
+//! outcome classified).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use wasmtime::{
-    Extern, Instance, ModuleExport, PoolConcurrencyLimitError, Store, Trap, TypedFunc,
-    UpdateDeadline, WasmResults,
-};
+use wasmtime::{Extern, Instance, ModuleExport, Store, TypedFunc, WasmParams, WasmResults};
 
-use crate::error::{ComponentError, ErrorKind};
+use crate::error::ComponentError;
 use crate::manifest::ResourceLimits;
-use crate::runtime::engine::Runtime;
-use crate::runtime::limits::{Limiter, Refusals};
+use crate::runtime::classify::{self, Call, Phase};
 use crate::runtime::prepare::Prepared;
+use crate::runtime::store::{self, StoreData};
 use crate::runtime::ticker::Wake;
-
-/// Per-store state: who the guest is, its limiter, and the deadline of the
-/// guest call in progress.
-pub(crate) struct StoreData {
-    component: Arc<str>,
-    limiter: Limiter,
-    /// When the guest call in progress must stop; `None`: no deadline (a
-    /// timeout too large for the clock was asked for).
-    deadline: Option<Instant>,
-    logs: u64,
-}
-
-impl StoreData {
-    /// Counts one `host::log` line and returns the component's name for it.
-    pub(crate) fn note_log(&mut self) -> &Arc<str> {
-        self.logs += 1;
-        &self.component
-    }
-}
 
 /// Memory and fuel figures of one instance.
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -56,22 +34,32 @@ pub(crate) struct WasmInstance {
     store: Store<StoreData>,
     /// Keeps the runtime's epoch ticker awake during each guest call.
     wake: Arc<Wake>,
+    /// Fuel for each guest call; `None`: no cap.
     fuel_budget: Option<u64>,
+    /// Fuel used by all guest calls so far (0 when fuel is not capped).
     fuel_consumed: u64,
-    start: Option<TypedFunc<(), ()>>,
-    cleanup: Lazy<()>,
-    health: Lazy<i32>,
+    exports: Exports,
+    /// The guest call that did not return normally, if one did not: the
+    /// instance is half-run and no guest code runs on it again.
+    poisoned: Option<Phase>,
 }
 
-/// A lifecycle export looked up on its first call, so that a start pays
-/// only for `_start`. Its type was checked in [`Prepared::new`].
-enum Lazy<R> {
+/// The lifecycle exports, each looked up on its first call.
+pub(crate) struct Exports {
+    start: Lazy<(), ()>,
+    cleanup: Lazy<(), ()>,
+    health: Lazy<(), i32>,
+}
+
+/// An export looked up on its first call, so that a start pays only for
+/// `_start`. Its type was checked in [`Prepared::new`].
+pub(crate) enum Lazy<P, R> {
     Absent,
     Export(Instance, ModuleExport),
-    Func(TypedFunc<(), R>),
+    Func(TypedFunc<P, R>),
 }
 
-impl<R: WasmResults> Lazy<R> {
+impl<P: WasmParams, R: WasmResults> Lazy<P, R> {
     fn new(instance: Instance, export: Option<ModuleExport>) -> Self {
         match export {
             Some(e) => Lazy::Export(instance, e),
@@ -84,7 +72,7 @@ impl<R: WasmResults> Lazy<R> {
     fn get(
         &mut self,
         store: &mut Store<StoreData>,
-    ) -> Result<Option<TypedFunc<(), R>>, ComponentError> {
+    ) -> Result<Option<TypedFunc<P, R>>, ComponentError> {
         match self {
             Lazy::Absent => Ok(None),
             Lazy::Func(f) => Ok(Some(f.clone())),
@@ -97,8 +85,8 @@ impl<R: WasmResults> Lazy<R> {
                     return Ok(None);
                 };
                 let f = func
-                    .typed::<(), R>(&*store)
-                    .map_err(|e| signature_error(store, e))?;
+                    .typed::<P, R>(&*store)
+                    .map_err(|e| classify::export_mistyped(store.data().component(), e))?;
                 *self = Lazy::Func(f.clone());
                 Ok(Some(f))
             }
@@ -106,75 +94,49 @@ impl<R: WasmResults> Lazy<R> {
     }
 }
 
-/// Which guest code a failure happened in, for messages and classification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Phase {
-    Instantiate,
-    Start,
-    Health,
-    Cleanup,
-}
-
-impl Phase {
-    fn describe(self) -> &'static str {
-        match self {
-            Phase::Instantiate => "instantiation",
-            Phase::Start => "`_start`",
-            Phase::Health => "`_health`",
-            Phase::Cleanup => "`_cleanup`",
-        }
-    }
-}
-
 impl WasmInstance {
-    /// Instantiates `prepared` in a new store under `limits`. The module's
-    /// `start` section runs inside this, under the same deadline and fuel as
-    /// any other guest call.
+    /// Instantiates `prepared` in a new store under `limits`; `wake` keeps
+    /// its runtime's ticker awake. The module's `start` section runs inside
+    /// this, under the same deadline and fuel as any other guest call.
     pub(crate) async fn instantiate(
-        runtime: &Runtime,
+        wake: &Arc<Wake>,
         prepared: &Prepared,
         component: Arc<str>,
         limits: &ResourceLimits,
     ) -> Result<Self, ComponentError> {
-        let data = StoreData {
-            component,
-            limiter: Limiter::new(limits),
-            deadline: deadline_after(limits.max_call_duration),
-            logs: 0,
-        };
-        let mut store = Store::new(runtime.engine(), data);
-        store.limiter(|d| &mut d.limiter);
-        // Each store checks its own deadline on every epoch tick: yield to
-        // the async executor while there is time left, trap once it is past.
-        // The shared epoch is never bumped to stop one actor.
-        store.epoch_deadline_callback(|ctx| match ctx.data().deadline {
-            Some(deadline) if Instant::now() >= deadline => Ok(UpdateDeadline::Interrupt),
-            _ => Ok(UpdateDeadline::Yield(1)),
-        });
-        let mut this = Self {
-            store,
-            wake: runtime.wake().clone(),
-            fuel_budget: limits.max_fuel,
-            fuel_consumed: 0,
-            start: None,
-            cleanup: Lazy::Absent,
-            health: Lazy::Absent,
-        };
-        // The deadline is already in the store data.
-        this.refill();
-        let busy = this.wake.enter();
-        let result = prepared.pre.instantiate_async(&mut this.store).await;
+        // The store is made in the engine the module was compiled for.
+        let mut store = store::new(prepared.pre.module().engine(), component, limits);
+        let fuel_budget = limits.max_fuel;
+        store::arm(&mut store, limits.max_call_duration, fuel_budget);
+        let busy = wake.enter();
+        let result = prepared.pre.instantiate_async(&mut store).await;
         drop(busy);
-        this.settle_fuel();
-        let instance = result.map_err(|e| match prepared.pool_slots {
-            Some(slots) if is_pool_exhausted(&e) => pool_exhausted(&this.store, slots, e),
-            _ => this.classify(Phase::Instantiate, limits.max_call_duration, limits, e),
+        let fuel_consumed = store::fuel_used(&store, fuel_budget);
+        let instance = result.map_err(|e| {
+            classify::guest_failure(
+                Call {
+                    component: store.data().component(),
+                    phase: Phase::Instantiate,
+                    timeout: limits.max_call_duration,
+                    limits,
+                    refused: store.data().refusals(),
+                    pool_slots: prepared.pool_slots,
+                },
+                e,
+            )
         })?;
-        // Types were checked in `Prepared::new`; `typed` re-checks cheaply.
-        this.start = Lazy::new(instance, prepared.start).get(&mut this.store)?;
-        this.cleanup = Lazy::new(instance, prepared.cleanup);
-        this.health = Lazy::new(instance, prepared.health);
-        Ok(this)
+        Ok(Self {
+            store,
+            wake: wake.clone(),
+            fuel_budget,
+            fuel_consumed,
+            exports: Exports {
+                start: Lazy::new(instance, prepared.start),
+                cleanup: Lazy::new(instance, prepared.cleanup),
+                health: Lazy::new(instance, prepared.health),
+            },
+            poisoned: None,
+        })
     }
 
     /// Calls `_start` if exported.
@@ -182,13 +144,10 @@ impl WasmInstance {
         &mut self,
         limits: &ResourceLimits,
     ) -> Result<(), ComponentError> {
-        match self.start.clone() {
-            Some(f) => {
-                self.call(Phase::Start, f, limits.max_call_duration, limits)
-                    .await
-            }
-            None => Ok(()),
-        }
+        let timeout = limits.max_call_duration;
+        self.call_export(Phase::Start, |e| &mut e.start, (), timeout, limits)
+            .await
+            .unwrap_or(Ok(()))
     }
 
     /// Calls `_health` if exported; `None` when it is not.
@@ -196,14 +155,9 @@ impl WasmInstance {
         &mut self,
         limits: &ResourceLimits,
     ) -> Option<Result<i32, ComponentError>> {
-        let f = match self.health.get(&mut self.store) {
-            Ok(f) => f?,
-            Err(e) => return Some(Err(e)),
-        };
-        Some(
-            self.call(Phase::Health, f, limits.max_call_duration, limits)
-                .await,
-        )
+        let timeout = limits.max_call_duration;
+        self.call_export(Phase::Health, |e| &mut e.health, (), timeout, limits)
+            .await
     }
 
     /// Calls `_cleanup` if exported, bounded by `timeout`; `None` when it is not.
@@ -212,179 +166,143 @@ impl WasmInstance {
         timeout: Duration,
         limits: &ResourceLimits,
     ) -> Option<Result<(), ComponentError>> {
-        let f = match self.cleanup.get(&mut self.store) {
-            Ok(f) => f?,
-            Err(e) => return Some(Err(e)),
-        };
-        Some(self.call(Phase::Cleanup, f, timeout, limits).await)
+        self.call_export(Phase::Cleanup, |e| &mut e.cleanup, (), timeout, limits)
+            .await
     }
 
     /// Memory and fuel figures so far.
     pub(crate) fn stats(&self) -> InstanceStats {
         let data = self.store.data();
         InstanceStats {
-            memory_bytes: data.limiter.memory_bytes() as u64,
-            peak_memory_bytes: data.limiter.peak_memory_bytes() as u64,
+            memory_bytes: data.memory_bytes(),
+            peak_memory_bytes: data.peak_memory_bytes(),
             fuel_consumed: self.fuel_consumed,
-            log_lines: data.logs,
+            log_lines: data.log_lines(),
         }
     }
 
-    /// Runs one guest call under a fresh deadline and fuel budget. Unless
-    /// it returns `Ok`, the instance is half-run (the guest was cut off
-    /// mid-way, or this future was dropped): callers must discard it, and
-    /// the actor does (`CallGuard` in `actor::component_actor`).
-    async fn call<R: WasmResults + Sync>(
+    /// The one guarded guest call, for every export: refused if an earlier
+    /// call on this instance did not return normally; else the export
+    /// (`export` picks it) is looked up (`None`: not exported), and called
+    /// with `params` under a deadline of `timeout` and a full fuel budget,
+    /// its failure classified. Unless it returns `Ok`, the instance is
+    /// half-run (the guest was cut off mid-way, or this future was
+    /// dropped): it refuses every later call, and callers must discard it,
+    /// as the actor does (`CallGuard` in `actor::component_actor`).
+    pub(crate) async fn call_export<P, R>(
         &mut self,
         phase: Phase,
-        func: TypedFunc<(), R>,
+        export: fn(&mut Exports) -> &mut Lazy<P, R>,
+        params: P,
         timeout: Duration,
         limits: &ResourceLimits,
-    ) -> Result<R, ComponentError> {
-        self.arm(timeout);
-        let busy = self.wake.enter();
-        let result = func.call_async(&mut self.store, ()).await;
-        drop(busy);
-        self.settle_fuel();
-        result.map_err(|e| self.classify(phase, timeout, limits, e))
-    }
-
-    /// Sets the deadline and refills the fuel for the next guest call.
-    fn arm(&mut self, timeout: Duration) {
-        self.store.data_mut().deadline = deadline_after(timeout);
-        self.refill();
-    }
-
-    /// Refills the fuel and forgets refusals, for a call whose deadline is set.
-    fn refill(&mut self) {
-        self.store.data_mut().limiter.reset_refusals();
-        // Fuel is always on in the engine; `None` means an effectively
-        // infinite budget. `set_fuel` fails only when fuel is disabled.
-        let _ = self.store.set_fuel(self.fuel_budget.unwrap_or(u64::MAX));
-        self.store.set_epoch_deadline(1);
-    }
-
-    fn settle_fuel(&mut self) {
-        if let (Some(budget), Ok(left)) = (self.fuel_budget, self.store.get_fuel()) {
-            self.fuel_consumed = self.fuel_consumed.saturating_add(budget - left.min(budget));
+    ) -> Option<Result<R, ComponentError>>
+    where
+        P: WasmParams + Sync,
+        R: WasmResults + Sync,
+    {
+        if let Some(earlier) = self.poisoned {
+            let component = self.store.data().component();
+            return Some(Err(classify::poisoned(component, phase, earlier)));
         }
+        let func = match export(&mut self.exports).get(&mut self.store) {
+            Ok(f) => f?,
+            Err(e) => return Some(Err(e)),
+        };
+        // Cleared only once the call has returned normally.
+        self.poisoned = Some(phase);
+        store::arm(&mut self.store, timeout, self.fuel_budget);
+        let busy = self.wake.enter();
+        let result = func.call_async(&mut self.store, params).await;
+        drop(busy);
+        let used = store::fuel_used(&self.store, self.fuel_budget);
+        self.fuel_consumed = self.fuel_consumed.saturating_add(used);
+        Some(match result {
+            Ok(r) => {
+                self.poisoned = None;
+                Ok(r)
+            }
+            Err(e) => {
+                let data = self.store.data();
+                Err(classify::guest_failure(
+                    Call {
+                        component: data.component(),
+                        phase,
+                        timeout,
+                        limits,
+                        refused: data.refusals(),
+                        pool_slots: None,
+                    },
+                    e,
+                ))
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::{ComponentManifest, Runtime, RuntimeConfig};
+
+    /// `_health` traps when asked the first time; `_cleanup` returns.
+    const GUEST: &str = r#"(module
+        (func (export "_health") (result i32) unreachable)
+        (func (export "_cleanup")))"#;
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime")
+            .block_on(f)
     }
 
-    /// The one place a wasmtime failure becomes an [`ErrorKind`].
-    fn classify(
-        &self,
-        phase: Phase,
-        deadline: Duration,
-        limits: &ResourceLimits,
-        err: wasmtime::Error,
-    ) -> ComponentError {
-        let data = self.store.data();
-        classify(
-            &data.component,
-            phase,
-            deadline,
-            limits,
-            data.limiter.refusals(),
-            err,
-        )
+    async fn instance(runtime: &Runtime, wat: &str) -> (WasmInstance, ResourceLimits) {
+        let manifest = ComponentManifest::new("poison").unwrap();
+        let bytes: Arc<[u8]> = wat::parse_str(wat).unwrap().into();
+        let prepared = runtime.prepare(&bytes, &manifest).unwrap();
+        let limits = manifest.limits().clone();
+        let i = WasmInstance::instantiate(runtime.wake(), &prepared, "poison".into(), &limits)
+            .await
+            .unwrap();
+        (i, limits)
     }
-}
 
-/// `timeout` from now; `None` (no deadline) when that is past what the
-/// clock can represent, as for `Duration::MAX`. Never clamped.
-fn deadline_after(timeout: Duration) -> Option<Instant> {
-    Instant::now().checked_add(timeout)
-}
+    #[test]
+    fn a_call_that_did_not_return_normally_refuses_every_later_call() {
+        let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
+        block_on(async {
+            let (mut i, limits) = instance(&runtime, GUEST).await;
+            let trap = i.call_health(&limits).await.unwrap().unwrap_err();
+            assert_eq!(trap.kind(), ErrorKind::Trap, "{trap}");
+            let refused = i
+                .call_cleanup(Duration::from_millis(50), &limits)
+                .await
+                .unwrap()
+                .unwrap_err();
+            assert_eq!(refused.kind(), ErrorKind::InvalidTransition, "{refused}");
+            assert!(refused.message().contains("`_health`"), "{refused}");
+            let again = i.call_health(&limits).await.unwrap().unwrap_err();
+            assert_eq!(again.kind(), ErrorKind::InvalidTransition, "{again}");
+        });
+    }
 
-/// Whether instantiation failed because a pool (instances, memories,
-/// tables or stacks) had no free slot.
-fn is_pool_exhausted(err: &wasmtime::Error) -> bool {
-    err.chain().any(|e| e.is::<PoolConcurrencyLimitError>())
-}
-
-/// The one-line error of a start that finds every pool slot taken.
-fn pool_exhausted(store: &Store<StoreData>, slots: u32, err: wasmtime::Error) -> ComponentError {
-    ComponentError::new(
-        &*store_name(store),
-        ErrorKind::Instantiation,
-        format!(
-            "instance pool exhausted: all {slots} slots are in use ({})",
-            one_line(&err)
-        ),
-    )
-    .with_source(err)
-}
-
-fn store_name(store: &Store<StoreData>) -> Arc<str> {
-    store.data().component.clone()
-}
-
-fn signature_error(store: &Store<StoreData>, e: wasmtime::Error) -> ComponentError {
-    ComponentError::new(
-        &*store_name(store),
-        ErrorKind::ExportSignature,
-        one_line(&e),
-    )
-    .with_source(e)
-}
-
-/// Maps a failed guest call (or instantiation) to an error kind and message:
-/// fuel and deadline traps by their trap code; any other failure after a
-/// refused memory or table growth as that limit; other traps as `Trap`; and
-/// non-trap instantiation failures as `Instantiation`.
-pub(crate) fn classify(
-    component: &str,
-    phase: Phase,
-    deadline: Duration,
-    limits: &ResourceLimits,
-    refused: Refusals,
-    err: wasmtime::Error,
-) -> ComponentError {
-    let what = phase.describe();
-    let trap = err.downcast_ref::<Trap>().copied();
-    let (kind, message) = match trap {
-        Some(Trap::OutOfFuel) => (
-            ErrorKind::OutOfFuel,
-            format!(
-                "{what} ran out of fuel (budget {})",
-                limits.max_fuel.unwrap_or(u64::MAX)
-            ),
-        ),
-        Some(Trap::Interrupt) => (
-            ErrorKind::Deadline,
-            format!("{what} exceeded its deadline of {deadline:?}"),
-        ),
-        _ if refused.memory => (
-            ErrorKind::MemoryLimit,
-            format!(
-                "{what} failed after memory growth past max_memory_bytes = {} was refused: {}",
-                limits.max_memory_bytes,
-                one_line(&err)
-            ),
-        ),
-        _ if refused.table => (
-            ErrorKind::TableLimit,
-            format!(
-                "{what} failed after table growth past max_table_elements = {} was refused: {}",
-                limits.max_table_elements,
-                one_line(&err)
-            ),
-        ),
-        Some(t) => (ErrorKind::Trap, format!("{what} trapped: {t}")),
-        None if phase == Phase::Instantiate => (
-            ErrorKind::Instantiation,
-            format!("{what} failed: {}", one_line(&err)),
-        ),
-        None => (
-            ErrorKind::Trap,
-            format!("{what} failed: {}", one_line(&err)),
-        ),
-    };
-    ComponentError::new(component, kind, message).with_source(err)
-}
-
-/// The first line of the innermost message of a wasmtime error.
-pub(crate) fn one_line(err: &wasmtime::Error) -> String {
-    let root = err.root_cause().to_string();
-    root.lines().next().unwrap_or("unknown error").to_string()
+    #[test]
+    fn calls_that_return_leave_the_instance_usable() {
+        let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
+        block_on(async {
+            let healthy = r#"(module
+                (func (export "_health") (result i32) i32.const 1)
+                (func (export "_cleanup")))"#;
+            let (mut i, limits) = instance(&runtime, healthy).await;
+            assert_eq!(i.call_start(&limits).await.ok(), Some(()));
+            for _ in 0..2 {
+                assert_eq!(i.call_health(&limits).await.unwrap().ok(), Some(1));
+            }
+            let cleanup = i.call_cleanup(Duration::from_millis(50), &limits).await;
+            assert!(matches!(cleanup, Some(Ok(()))), "{cleanup:?}");
+        });
+    }
 }

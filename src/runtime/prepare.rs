@@ -1,21 +1,23 @@
 //! Module preparation: bytes -> size checked -> header and imports read
-//! with wasmparser and checked against the manifest (before compiling) ->
-//! compiled module (cached) -> exports checked -> pre-linked. Everything
-//! here runs before any guest code does, and [`crate::check`] reads the
-//! same findings.
+//! with wasmparser and checked against the manifest and the host-function
+//! registry (before compiling) -> compiled module (cached) -> exports
+//! checked -> pre-linked. Everything here runs before any guest code does;
+//! the findings are exposed (`Inspection`, `problems`) for whoever reports
+//! on a module without starting it.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use wasmtime::wasmparser;
 use wasmtime::{Engine, ExternType, InstancePre, Module, ModuleExport, ValType};
 
 use crate::error::{ComponentError, ErrorKind};
-use crate::manifest::{ComponentManifest, PermissionManifest, import_label};
-use crate::runtime::engine::{Allocation, Runtime};
+use crate::import_path::import_label;
+use crate::manifest::{ComponentManifest, PermissionManifest};
+use crate::runtime::classify;
 use crate::runtime::host;
-use crate::runtime::instance::{StoreData, one_line};
+use crate::runtime::store::StoreData;
 
 /// The lifecycle exports' required types.
 const START: (&str, &[ValType]) = ("_start", &[]);
@@ -52,9 +54,7 @@ impl Prepared {
         }
         let pre = host::linker(engine, manifest.permissions())
             .and_then(|linker| linker.instantiate_pre(module))
-            .map_err(|e| {
-                ComponentError::new(name, ErrorKind::Instantiation, one_line(&e)).with_source(e)
-            })?;
+            .map_err(|e| classify::link_failed(name, e))?;
         Ok(Self {
             pre,
             start: module.get_export_index(START.0),
@@ -66,7 +66,7 @@ impl Prepared {
 }
 
 /// The lifecycle exports and their required result types, in the order
-/// they are checked (shared with [`crate::check`]).
+/// they are checked.
 pub(crate) const LIFECYCLE_EXPORTS: [(&str, &[ValType]); 3] = [START, CLEANUP, HEALTH];
 
 /// Every import of `module` that `permissions` does not allow, as exact
@@ -131,60 +131,6 @@ fn types(tys: impl Iterator<Item = ValType>) -> String {
     tys.map(|t| t.to_string()).collect::<Vec<_>>().join(" ")
 }
 
-impl Runtime {
-    /// Checks `bytes` against `manifest` and pre-links them, in the order
-    /// [`crate::check`] reports problems: the size cap, the header (a
-    /// component is refused), then the imports read with wasmparser
-    /// (denied, unsupported, mistyped: all refused *before* compiling),
-    /// then compiling (once per distinct content, cached), the lifecycle
-    /// exports' types and linking (once per content and permission set).
-    pub(crate) fn prepare(
-        &self,
-        bytes: &Arc<[u8]>,
-        manifest: &ComponentManifest,
-    ) -> Result<Arc<Prepared>, ComponentError> {
-        check_size(bytes, manifest)?;
-        let cached = self.lock_cache().lookup(bytes, manifest.permissions());
-        let module = match cached {
-            Lookup::Prepared(p) => return Ok(p),
-            Lookup::Module(m) => {
-                screen(bytes, manifest)?;
-                m
-            }
-            Lookup::Miss => {
-                screen(bytes, manifest)?;
-                self.compile_uncached(bytes, manifest.name())?
-            }
-        };
-        let mut prepared = Prepared::new(self.engine(), &module, manifest)?;
-        if let Allocation::Pooling { slots, .. } = self.allocation() {
-            prepared.pool_slots = Some(slots);
-        }
-        let prepared = Arc::new(prepared);
-        self.lock_cache()
-            .insert_prepared(bytes, manifest.permissions(), prepared.clone());
-        Ok(prepared)
-    }
-
-    fn compile_uncached(
-        &self,
-        bytes: &Arc<[u8]>,
-        component: &str,
-    ) -> Result<Module, ComponentError> {
-        // Compile outside the lock: other actors keep starting.
-        let module = Module::from_binary(self.engine(), bytes).map_err(|e| {
-            ComponentError::new(
-                component,
-                ErrorKind::Compile,
-                format!("invalid module: {}", one_line(&e)),
-            )
-            .with_source(e)
-        })?;
-        self.lock_cache().insert_module(bytes, module.clone());
-        Ok(module)
-    }
-}
-
 /// The one line a WebAssembly component is refused with.
 pub(crate) const COMPONENT_REFUSED: &str =
     "this is a WebAssembly component; component-actor runs core modules";
@@ -234,21 +180,6 @@ fn screen(bytes: &[u8], manifest: &ComponentManifest) -> Result<(), ComponentErr
 }
 
 // ------------------------------------------------- reading a module without compiling it
-
-/// The host functions' signatures, as `(module, name, params, results)`:
-/// what an import of a provided name must declare. A test checks that it
-/// names exactly [`host::HOST_FUNCTIONS`] and that each signature links.
-pub(crate) const HOST_SIGNATURES: &[(
-    &str,
-    &str,
-    &[wasmparser::ValType],
-    &[wasmparser::ValType],
-)] = &[(
-    "host",
-    "log",
-    &[wasmparser::ValType::I32, wasmparser::ValType::I32],
-    &[],
-)];
 
 /// A function type, as parameter and result lists.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -422,16 +353,13 @@ impl Inspection {
     }
 }
 
-/// The signature a host function provides for `(module, name)`; `None`
+/// The signature the registry's host function `(module, name)` has; `None`
 /// when no host function has that name.
 pub(crate) fn host_signature(module: &str, name: &str) -> Option<Signature> {
-    HOST_SIGNATURES
-        .iter()
-        .find(|(m, n, _, _)| *m == module && *n == name)
-        .map(|(_, _, params, results)| Signature {
-            params: params.to_vec(),
-            results: results.to_vec(),
-        })
+    host::find(module, name).map(|f| Signature {
+        params: f.params.to_vec(),
+        results: f.results.to_vec(),
+    })
 }
 
 /// The required type of a lifecycle export, in wasmparser's terms.
@@ -597,21 +525,95 @@ pub(crate) fn problems(inspection: &Inspection, manifest: &ComponentManifest) ->
     out
 }
 
+/// The cache of compiled, pre-linked modules one engine's actors share,
+/// and the preparation that fills it ([`prepare`](Self::prepare)).
+pub(crate) struct ModuleCache {
+    inner: Mutex<Modules>,
+}
+
+impl ModuleCache {
+    /// An empty cache of at most `capacity` distinct modules.
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            inner: Mutex::new(Modules::new(capacity)),
+        }
+    }
+
+    /// How many distinct modules are compiled and cached.
+    pub(crate) fn len(&self) -> usize {
+        self.lock().modules.len()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Modules> {
+        // The cache holds no invariant a panic could break halfway.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Checks `bytes` against `manifest` and pre-links them for `engine`
+    /// (whose pool, if it pools instances, has `pool_slots` slots), in the
+    /// order a report of every problem lists them: the size cap, the
+    /// header (a component is refused), then the imports read with
+    /// wasmparser (denied, unsupported, mistyped: all refused *before*
+    /// compiling), then compiling (once per distinct content, cached), the
+    /// lifecycle exports' types and linking (once per content and
+    /// permission set).
+    pub(crate) fn prepare(
+        &self,
+        engine: &Engine,
+        pool_slots: Option<u32>,
+        bytes: &Arc<[u8]>,
+        manifest: &ComponentManifest,
+    ) -> Result<Arc<Prepared>, ComponentError> {
+        check_size(bytes, manifest)?;
+        let cached = self.lock().lookup(bytes, manifest.permissions());
+        let module = match cached {
+            Lookup::Prepared(p) => return Ok(p),
+            Lookup::Module(m) => {
+                screen(bytes, manifest)?;
+                m
+            }
+            Lookup::Miss => {
+                screen(bytes, manifest)?;
+                self.compile_uncached(engine, bytes, manifest.name())?
+            }
+        };
+        let mut prepared = Prepared::new(engine, &module, manifest)?;
+        prepared.pool_slots = pool_slots;
+        let prepared = Arc::new(prepared);
+        self.lock()
+            .insert_prepared(bytes, manifest.permissions(), prepared.clone());
+        Ok(prepared)
+    }
+
+    fn compile_uncached(
+        &self,
+        engine: &Engine,
+        bytes: &Arc<[u8]>,
+        component: &str,
+    ) -> Result<Module, ComponentError> {
+        // Compile outside the lock: other actors keep starting.
+        let module = Module::from_binary(engine, bytes)
+            .map_err(|e| classify::compile_failed(component, e))?;
+        self.lock().insert_module(bytes, module.clone());
+        Ok(module)
+    }
+}
+
 /// Compiled modules keyed by their exact bytes (never by a hash alone: two
 /// different modules must never share an entry), each with its pre-linked
 /// forms per permission set.
-pub(crate) struct ModuleCache {
+struct Modules {
     capacity: usize,
     /// FxHash (`rustc-hash`): an actor's first start looks its module up by
     /// content, and SipHash over the bytes was the largest single cost of
     /// that lookup. Keys are compared in full on every hit, so a collision
     /// costs a comparison, never a wrong module, and the cache holds at most
     /// `module_cache_capacity` keys.
-    pub(crate) modules: HashMap<Arc<[u8]>, CacheEntry, rustc_hash::FxBuildHasher>,
+    modules: HashMap<Arc<[u8]>, CacheEntry, rustc_hash::FxBuildHasher>,
     order: VecDeque<Arc<[u8]>>,
 }
 
-pub(crate) struct CacheEntry {
+struct CacheEntry {
     module: Module,
     prepared: Vec<(PermissionManifest, Arc<Prepared>)>,
 }
@@ -622,8 +624,8 @@ enum Lookup {
     Miss,
 }
 
-impl ModuleCache {
-    pub(crate) fn new(capacity: usize) -> Self {
+impl Modules {
+    fn new(capacity: usize) -> Self {
         Self {
             capacity,
             modules: HashMap::default(),
@@ -685,30 +687,26 @@ impl ModuleCache {
 mod tests {
     use super::*;
 
-    /// The signature table names exactly the host functions, and a module
-    /// importing each signature links against the host's linker.
+    /// A module importing each registry entry's declared signature passes
+    /// every check and links against the host's linker.
     #[test]
-    fn host_signatures_match_the_linked_host_functions() {
-        let names: Vec<(&str, &str)> = HOST_SIGNATURES
-            .iter()
-            .map(|(m, n, _, _)| (*m, *n))
-            .collect();
-        assert_eq!(names, host::HOST_FUNCTIONS);
-        let runtime = Runtime::new(crate::RuntimeConfig::default()).unwrap();
-        for (m, n, params, results) in HOST_SIGNATURES {
+    fn every_registry_signature_passes_the_checks_and_links() {
+        let runtime = crate::Runtime::new(crate::RuntimeConfig::default()).unwrap();
+        for f in host::REGISTRY {
             let list = |t: &[wasmparser::ValType]| {
                 t.iter()
                     .map(ToString::to_string)
                     .collect::<Vec<_>>()
                     .join(" ")
             };
+            let (m, n) = (f.module, f.name);
             let wat = format!(
                 "(module (import \"{m}\" \"{n}\" (func (param {}) (result {}))) (memory (export \"memory\") 1))",
-                list(params),
-                list(results)
+                list(f.params),
+                list(f.results)
             );
             let manifest = ComponentManifest::builder("sig")
-                .allow_import(*m, *n)
+                .allow_import(m, n)
                 .build()
                 .unwrap();
             let bytes: Arc<[u8]> = wat::parse_str(&wat).unwrap().into();
