@@ -61,7 +61,7 @@ impl Serialize for ComponentError {
         map.serialize_entry("message", self.message())?;
         let labels: Vec<String> = denied
             .iter()
-            .map(|(m, n)| crate::manifest::import_label(m, n))
+            .map(|(m, n)| crate::import_path::import_label(m, n))
             .collect();
         map.serialize_entry("denied", &labels)?;
         let pairs: Vec<Pair<'_>> = denied

@@ -23,8 +23,9 @@ pub enum Allocation {
     OnDemand,
     /// Reserve `slots` instances' worth of memory up front and reuse it.
     /// A start beyond `slots` live instances fails with
-    /// [`ErrorKind::Instantiation`]; a module whose memory may exceed
-    /// `max_memory_per_slot` is refused the same way.
+    /// [`ErrorKind::Instantiation`]; a module whose initial memory exceeds
+    /// `max_memory_per_slot` never fits, and wasmtime refuses it when it
+    /// compiles the module ([`ErrorKind::Compile`]).
     Pooling {
         /// How many instances may be live at once.
         slots: u32,

@@ -716,6 +716,34 @@ mod tests {
         }
     }
 
+    /// A module pre-linked under two permission sets keeps both: each later
+    /// start under either finds its own pre-linked form (the same `Arc`),
+    /// and preparing one again adds nothing.
+    #[test]
+    fn each_permission_set_is_linked_once_and_kept() {
+        let runtime = crate::Runtime::new(crate::RuntimeConfig::default()).unwrap();
+        let bytes: Arc<[u8]> = wat::parse_str("(module)").unwrap().into();
+        let none = ComponentManifest::new("a").unwrap();
+        let log = ComponentManifest::builder("b")
+            .allow_import("host", "log")
+            .build()
+            .unwrap();
+        let first_none = runtime.prepare(&bytes, &none).unwrap();
+        let first_log = runtime.prepare(&bytes, &log).unwrap();
+        assert!(!Arc::ptr_eq(&first_none, &first_log));
+        for _ in 0..3 {
+            assert!(Arc::ptr_eq(
+                &runtime.prepare(&bytes, &none).unwrap(),
+                &first_none
+            ));
+            assert!(Arc::ptr_eq(
+                &runtime.prepare(&bytes, &log).unwrap(),
+                &first_log
+            ));
+        }
+        assert_eq!(runtime.cached_modules(), 1);
+    }
+
     #[test]
     fn inspection_reads_imports_exports_and_sizes() {
         let bytes = wat::parse_str(
