@@ -560,6 +560,10 @@ mod tests {
                 "[component]\nname = \"a\"\n[permissions]\nimports = [\"log\"]\n",
                 "module::name",
             ),
+            (
+                "[component]\nname = \"a\"\n[permissions]\nimports = [42]\n",
+                "expected a \"module::name\" string or a { module = \"...\", name = \"...\" } table",
+            ),
             ("[component]\nname = \"\"\n", "empty"),
             ("[limits]\n", "component"),
             ("not toml", ""),

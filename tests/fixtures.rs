@@ -148,6 +148,11 @@ fn malformed_headers_are_errors_naming_the_file() {
             ";; @expect-start: ok\n;; @source: magic:zz\n(module)",
             "not hex",
         ),
+        (
+            "unknown_source.wat",
+            ";; @expect-start: ok\n;; @source: sideways\n(module)",
+            "unknown @source `sideways`",
+        ),
     ] {
         let path = dir.join(name);
         std::fs::write(&path, text).unwrap();
