@@ -744,6 +744,14 @@ mod tests {
         assert_eq!(runtime.cached_modules(), 1);
     }
 
+    /// The types an export must return are carried over as they are, for
+    /// every number type (the lifecycle exports use only `i32` today).
+    #[test]
+    fn required_signatures_keep_every_number_type() {
+        let want = required(&[ValType::I32, ValType::I64, ValType::F32, ValType::F64]);
+        assert_eq!(want.to_string(), "[] -> [i32 i64 f32 f64]");
+    }
+
     #[test]
     fn inspection_reads_imports_exports_and_sizes() {
         let bytes = wat::parse_str(
