@@ -163,24 +163,35 @@ fn malformed_headers_are_errors_naming_the_file() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// The README's error-kind table lists every kind the code has, once, so
-/// the documented list cannot drift from `ErrorKind::ALL`.
+/// The README's error-kind table lists every kind the code has, once, and
+/// whether it is permanent, so the list cannot drift from `ErrorKind::ALL`
+/// and `ErrorKind::is_permanent`.
 #[test]
 fn the_readme_lists_every_error_kind() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
         .expect("README.md");
     let table = readme
-        .split("### Error kinds")
+        .split("## Error kinds")
         .nth(1)
         .and_then(|rest| rest.split("\n## ").next())
-        .expect("an `### Error kinds` section");
-    let listed: Vec<&str> = table
+        .expect("an `## Error kinds` section");
+    // Each row: | `Kind` | yes/no (permanent) | meaning |
+    let listed: Vec<(&str, &str)> = table
         .lines()
         .filter_map(|l| l.strip_prefix("| `"))
-        .filter_map(|l| l.split('`').next())
+        .filter_map(|l| {
+            let (kind, rest) = l.split_once('`')?;
+            Some((kind, rest.split('|').nth(1)?.trim()))
+        })
         .collect();
-    let all: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
-    assert_eq!(listed, all, "README error kinds, in declaration order");
+    let all: Vec<(&str, &str)> = ErrorKind::ALL
+        .iter()
+        .map(|k| (k.as_str(), if k.is_permanent() { "yes" } else { "no" }))
+        .collect();
+    assert_eq!(
+        listed, all,
+        "README error kinds and whether each is permanent, in declaration order"
+    );
 }
 
 /// Every `@source` mode a header may name loads, and feeds `start` what it
