@@ -59,7 +59,7 @@ pub struct ResourceLimits {
     /// deadline alone bounds each call.
     pub max_fuel: Option<u64>,
     /// Wall-clock time for each guest call, enforced even for a guest that
-    /// never returns.
+    /// never returns. From 1 ms to [`MAX_CALL_DURATION`].
     #[cfg_attr(
         feature = "serde",
         serde(
@@ -111,7 +111,11 @@ impl ResourceLimits {
         if self.max_fuel == Some(0) {
             return bad("max_fuel = 0 would stop every call; use \"none\" for no fuel cap".into());
         }
-        if self.max_call_duration.is_zero() || self.max_call_duration > MAX_CALL_DURATION {
+        // Whole milliseconds, as a manifest writes them (and as --json shows
+        // them): under 1 ms would read back as 0.
+        if self.max_call_duration < Duration::from_millis(1)
+            || self.max_call_duration > MAX_CALL_DURATION
+        {
             return bad(format!(
                 "max_call_duration = {:?} is outside 1 ms..=1 h",
                 self.max_call_duration
@@ -573,6 +577,49 @@ mod tests {
             assert!(e.to_string().contains(needle), "{text}: {e}");
             assert!(!e.to_string().contains('\n'), "{e}");
         }
+    }
+
+    /// Every bounded limit is accepted exactly at its bound and refused
+    /// one unit past it (and at one unit, accepted).
+    #[test]
+    fn each_limit_holds_at_its_bound_and_not_one_past() {
+        let with = |f: &dyn Fn(&mut ResourceLimits)| {
+            let mut l = ResourceLimits::default();
+            f(&mut l);
+            ComponentManifest::builder("a")
+                .limits(l)
+                .build()
+                .map(|_| ())
+        };
+        let cases: [(&str, &dyn Fn(&mut ResourceLimits, bool)); 4] = [
+            ("memory", &|l, past| {
+                l.max_memory_bytes = MAX_MEMORY_BYTES + u64::from(past)
+            }),
+            ("tables", &|l, past| {
+                l.max_table_elements = MAX_TABLE_ELEMENTS + u64::from(past)
+            }),
+            ("duration", &|l, past| {
+                l.max_call_duration = MAX_CALL_DURATION + Duration::from_nanos(u64::from(past))
+            }),
+            ("module", &|l, past| {
+                l.max_module_bytes = MAX_MODULE_BYTES + u64::from(past)
+            }),
+        ];
+        for (what, set) in cases {
+            assert!(with(&|l| set(l, false)).is_ok(), "{what} at its bound");
+            let e = with(&|l| set(l, true)).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Manifest, "{what} one past: {e}");
+        }
+        let smallest = with(&|l| {
+            l.max_memory_bytes = 1;
+            l.max_table_elements = 1;
+            l.max_fuel = Some(1);
+            l.max_call_duration = Duration::from_millis(1);
+            l.max_module_bytes = 1;
+        });
+        assert!(smallest.is_ok(), "{smallest:?}");
+        let e = with(&|l| l.max_call_duration = Duration::from_micros(999)).unwrap_err();
+        assert!(e.to_string().contains("outside 1 ms..=1 h"), "{e}");
     }
 
     #[test]

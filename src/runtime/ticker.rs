@@ -191,6 +191,47 @@ mod tests {
 
     use super::{PARKED, SeqCst, Wake};
 
+    /// Two calls in progress at once keep the ticker awake as one does,
+    /// whatever the count of calls begun; it parks once both have ended.
+    #[test]
+    fn calls_in_progress_keep_it_awake_however_many() {
+        for calls in [2usize, 3, 4] {
+            let wake = Arc::new(Wake::new());
+            let ticks = Arc::new(StdAtomicU64::new(0));
+            let stop = Arc::new(AtomicBool::new(false));
+            let ticker = std::thread::spawn({
+                let (wake, ticks, stop) = (wake.clone(), ticks.clone(), stop.clone());
+                move || {
+                    wake.run(2, || {
+                        ticks.fetch_add(1, Ordering::SeqCst);
+                        !stop.load(Ordering::SeqCst)
+                    })
+                }
+            });
+            let busy: Vec<_> = (0..calls).map(|_| wake.enter()).collect();
+            let t = Instant::now();
+            while ticks.load(Ordering::SeqCst) < 10 {
+                assert!(t.elapsed() < Duration::from_secs(10), "it does not tick");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+            assert_eq!(
+                wake.state.load(SeqCst) & PARKED,
+                0,
+                "parked with {calls} calls in progress"
+            );
+            drop(busy);
+            let t = Instant::now();
+            while wake.state.load(SeqCst) & PARKED == 0 {
+                assert!(t.elapsed() < Duration::from_secs(10), "never parked");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            stop.store(true, Ordering::SeqCst);
+            drop(wake.enter());
+            ticker.join().unwrap();
+        }
+    }
+
     /// The ticker parks after exactly `idle_ticks` quiet ticks (no sooner,
     /// no later), and a call that begins wakes it: it ticks, and parks again.
     #[test]
