@@ -591,7 +591,8 @@ mod tests {
                 .build()
                 .map(|_| ())
         };
-        let cases: [(&str, &dyn Fn(&mut ResourceLimits, bool)); 4] = [
+        type Set<'a> = &'a dyn Fn(&mut ResourceLimits, bool);
+        let cases: [(&str, Set); 4] = [
             ("memory", &|l, past| {
                 l.max_memory_bytes = MAX_MEMORY_BYTES + u64::from(past)
             }),
