@@ -35,7 +35,7 @@ pub use manifest::{
     ComponentManifest, MAX_CALL_DURATION, MAX_MEMORY_BYTES, MAX_MODULE_BYTES, MAX_TABLE_ELEMENTS,
     ManifestBuilder, PermissionManifest, ResourceLimits,
 };
-pub use runtime::engine::{Allocation, Runtime, RuntimeConfig};
+pub use runtime::engine::{Allocation, MAX_EPOCH_TICK, MIN_EPOCH_TICK, Runtime, RuntimeConfig};
 pub use runtime::host::{HOST_FUNCTIONS, MAX_LOG_BYTES};
 pub use runtime::instance::InstanceStats;
 pub use runtime::loader::{ComponentSource, WASM_MAGIC};

@@ -34,6 +34,13 @@ pub enum Allocation {
     },
 }
 
+/// The finest [`RuntimeConfig::epoch_tick`]: a finer tick costs more
+/// wake-ups than the deadlines it sharpens are worth.
+pub const MIN_EPOCH_TICK: Duration = Duration::from_micros(100);
+/// The coarsest [`RuntimeConfig::epoch_tick`]: every deadline is late by up
+/// to one tick.
+pub const MAX_EPOCH_TICK: Duration = Duration::from_secs(1);
+
 /// Settings of a [`Runtime`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuntimeConfig {
@@ -41,10 +48,12 @@ pub struct RuntimeConfig {
     pub allocation: Allocation,
     /// How often the epoch ticker ticks while guest code runs: the
     /// granularity of every deadline and of the guest's yields to the async
-    /// executor. The ticker parks after 100 ms without a guest call and the
-    /// next call wakes it, so an idle runtime costs no wake-ups.
+    /// executor, from [`MIN_EPOCH_TICK`] to [`MAX_EPOCH_TICK`]. The ticker
+    /// parks after 100 ms without a guest call and the next call wakes it,
+    /// so an idle runtime costs no wake-ups.
     pub epoch_tick: Duration,
-    /// How many distinct modules the compile cache keeps (oldest evicted first).
+    /// How many distinct modules the compile cache keeps (oldest evicted
+    /// first); at least 1.
     pub module_cache_capacity: usize,
     /// With [`Allocation::Pooling`]: use on-demand allocation instead when
     /// the pool cannot be set up (no slots, or a reservation the host
@@ -52,6 +61,24 @@ pub struct RuntimeConfig {
     /// configuration asked for either works or fails.
     /// [`Runtime::allocation`] tells which allocation is in use.
     pub pooling_fallback: bool,
+}
+
+impl RuntimeConfig {
+    /// The settings no engine is needed to judge; [`Runtime::new`] calls it.
+    fn validate(&self) -> Result<(), ComponentError> {
+        let bad =
+            |message: String| Err(ComponentError::new("<runtime>", ErrorKind::Config, message));
+        if !(MIN_EPOCH_TICK..=MAX_EPOCH_TICK).contains(&self.epoch_tick) {
+            return bad(format!(
+                "epoch_tick = {:?} is outside {MIN_EPOCH_TICK:?}..={MAX_EPOCH_TICK:?}",
+                self.epoch_tick
+            ));
+        }
+        if self.module_cache_capacity == 0 {
+            return bad("module_cache_capacity = 0: the cache must hold at least 1 module".into());
+        }
+        Ok(())
+    }
 }
 
 impl Default for RuntimeConfig {
@@ -107,9 +134,12 @@ impl Runtime {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Config`], in one line, if the pool cannot be set up (and
-    /// no fallback was asked for) or wasmtime rejects the configuration.
+    /// [`ErrorKind::Config`], in one line, if `epoch_tick` is outside
+    /// [`MIN_EPOCH_TICK`]`..=`[`MAX_EPOCH_TICK`], `module_cache_capacity` is
+    /// 0, the pool cannot be set up (and no fallback was asked for) or
+    /// wasmtime rejects the configuration.
     pub fn new(config: RuntimeConfig) -> Result<Self, ComponentError> {
+        config.validate()?;
         let (engine, allocation) = match config.allocation {
             Allocation::OnDemand => (engine(Allocation::OnDemand)?, Allocation::OnDemand),
             pooling @ Allocation::Pooling { .. } => match engine(pooling) {
@@ -122,13 +152,13 @@ impl Runtime {
             },
         };
         let wake = Arc::new(Wake::new());
-        let tick = config.epoch_tick.max(Duration::from_micros(100));
-        let ticker = Ticker::spawn(&engine, tick, wake.clone()).map_err(classify::ticker_failed)?;
+        let ticker = Ticker::spawn(&engine, config.epoch_tick, wake.clone())
+            .map_err(classify::ticker_failed)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 engine,
                 allocation,
-                cache: ModuleCache::new(config.module_cache_capacity.max(1)),
+                cache: ModuleCache::new(config.module_cache_capacity),
                 wake,
                 ticker: Some(ticker),
             }),
@@ -383,6 +413,34 @@ mod tests {
         // A pool that can be set up is used, fallback or not.
         let runtime = Runtime::new(pooling(2, 1 << 20, true)).expect("pool");
         assert!(matches!(runtime.allocation(), Allocation::Pooling { .. }));
+    }
+
+    /// A tick or cache size no runtime can honour is a typed one-line
+    /// `Config` error naming the setting, never a silent clamp; the bounds
+    /// themselves are accepted.
+    #[test]
+    fn ticks_and_cache_sizes_out_of_bounds_are_config_errors() {
+        let with = |epoch_tick, module_cache_capacity| {
+            Runtime::new(RuntimeConfig {
+                epoch_tick,
+                module_cache_capacity,
+                ..RuntimeConfig::default()
+            })
+        };
+        for tick in [MIN_EPOCH_TICK, MAX_EPOCH_TICK] {
+            assert!(with(tick, 1).is_ok(), "{tick:?}");
+        }
+        for (tick, capacity, needle) in [
+            (MIN_EPOCH_TICK - Duration::from_nanos(1), 64, "epoch_tick"),
+            (Duration::ZERO, 64, "epoch_tick"),
+            (MAX_EPOCH_TICK + Duration::from_nanos(1), 64, "epoch_tick"),
+            (Duration::from_millis(1), 0, "module_cache_capacity"),
+        ] {
+            let e = with(tick, capacity).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+            assert!(e.to_string().contains(needle), "{e}");
+            assert!(!e.to_string().contains('\n'), "{e}");
+        }
     }
 
     #[test]
