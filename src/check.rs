@@ -35,12 +35,12 @@ use std::time::{Duration, Instant};
 use crate::error::{ComponentError, ErrorKind};
 use crate::import_path::{import_label, import_toml_entry};
 use crate::manifest::ComponentManifest;
+use crate::manifest::WASI_MODULE;
 use crate::runtime::engine::Runtime;
-use crate::runtime::host;
 use crate::runtime::loader::ComponentSource;
 use crate::runtime::prepare::{
     Inspection, Item, LIFECYCLE_EXPORTS, Stage, check_header, check_size, expected_signature,
-    problems,
+    host_signature, problems,
 };
 
 /// What [`preflight`] found.
@@ -103,6 +103,14 @@ impl CheckReport {
         self.error.is_none()
     }
 
+    /// Whether the module imports WASI preview1 functions the manifest does
+    /// not grant: adding a `[wasi]` table would grant them all.
+    pub fn needs_wasi(&self) -> bool {
+        self.imports
+            .iter()
+            .any(|i| !i.permitted && i.module == WASI_MODULE)
+    }
+
     /// Every import the manifest does not permit, as exact
     /// `(module, name)` pairs in import order.
     pub fn denied(&self) -> Vec<(&str, &str)> {
@@ -118,8 +126,14 @@ impl CheckReport {
     /// written so that it reads back as exactly its pair (the table form
     /// when `module::name` would be ambiguous); `None` when nothing is
     /// denied.
+    /// WASI imports are left out: a `[wasi]` table grants them
+    /// ([`needs_wasi`](Self::needs_wasi)).
     pub fn permissions_line(&self, manifest: &ComponentManifest) -> Option<String> {
-        let denied = self.denied();
+        let denied: Vec<(&str, &str)> = self
+            .denied()
+            .into_iter()
+            .filter(|(m, _)| *m != WASI_MODULE)
+            .collect();
         if denied.is_empty() {
             return None;
         }
@@ -164,8 +178,9 @@ pub struct ImportCheck {
     pub ty: String,
     /// The manifest permits it.
     pub permitted: bool,
-    /// A host function of this crate ([`HOST_FUNCTIONS`](crate::HOST_FUNCTIONS))
-    /// has that name and this is a function import. Permitting an import
+    /// A host function of this crate ([`HOST_FUNCTIONS`](crate::HOST_FUNCTIONS),
+    /// or a WASI preview1 function from [`WASI_MODULE`]) has that name and
+    /// this is a function import. Permitting an import
     /// nothing provides fails with [`ErrorKind::UnsupportedImport`].
     pub provided: bool,
 }
@@ -249,7 +264,7 @@ pub fn preflight(
                 ty: i.item.describe(),
                 permitted: manifest.permissions().allows(&i.module, &i.name),
                 provided: matches!(i.item, Item::Func(_))
-                    && host::find(&i.module, &i.name).is_some(),
+                    && host_signature(&i.module, &i.name).is_some(),
             })
             .collect();
         report.exports = LIFECYCLE_EXPORTS

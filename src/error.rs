@@ -64,11 +64,20 @@ pub enum ErrorKind {
     /// function has, a host function with another signature, or a memory,
     /// table, global or tag.
     UnsupportedImport,
+    /// A WASI guest ended with `proc_exit(n)`, n != 0, during `start`
+    /// ([`ComponentError::exit_code`] carries n); the output it wrote until
+    /// then is kept ([`ComponentActor::wasi_output`](crate::ComponentActor::wasi_output)).
+    /// After `proc_exit` (0 included) no guest code runs on that instance
+    /// again, and later calls into it get this kind too.
+    Exit,
+    /// [`ComponentActor::call`](crate::ComponentActor::call) named an export
+    /// the module does not have (or that is not a function).
+    NotExported,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 19] = [
+    pub const ALL: [ErrorKind; 21] = [
         ErrorKind::Load,
         ErrorKind::EmptyModule,
         ErrorKind::InvalidMagic,
@@ -88,6 +97,8 @@ impl ErrorKind {
         ErrorKind::Config,
         ErrorKind::ModuleTooLarge,
         ErrorKind::UnsupportedImport,
+        ErrorKind::Exit,
+        ErrorKind::NotExported,
     ];
 
     /// The kind's stable name, identical to the variant name (`"MemoryLimit"`).
@@ -112,6 +123,8 @@ impl ErrorKind {
             ErrorKind::Config => "Config",
             ErrorKind::ModuleTooLarge => "ModuleTooLarge",
             ErrorKind::UnsupportedImport => "UnsupportedImport",
+            ErrorKind::Exit => "Exit",
+            ErrorKind::NotExported => "NotExported",
         }
     }
 }
@@ -157,6 +170,7 @@ pub struct ComponentError {
     kind: ErrorKind,
     message: String,
     denied: Vec<(String, String)>,
+    exit_code: Option<i32>,
     source: Option<BoxError>,
 }
 
@@ -168,6 +182,7 @@ impl ComponentError {
             kind,
             message: message.into(),
             denied: Vec::new(),
+            exit_code: None,
             source: None,
         }
     }
@@ -182,11 +197,22 @@ impl ComponentError {
     /// as its exact `(module, name)` pair. The message writes each as
     /// [`import_label`](crate::import_label) does (`module::name`, or the
     /// table form when that string would be ambiguous).
+    /// Imports from [`WASI_MODULE`](crate::WASI_MODULE) are not listed one
+    /// by one: the message counts them and says to add a `[wasi]` table,
+    /// which grants them all.
     pub fn permission_denied(component: impl Into<String>, denied: Vec<(String, String)>) -> Self {
-        let labels: Vec<String> = denied
+        let wasi = crate::manifest::WASI_MODULE;
+        let mut labels: Vec<String> = denied
             .iter()
+            .filter(|(m, _)| m != wasi)
             .map(|(m, n)| crate::import_path::import_label(m, n))
             .collect();
+        let wasi_count = denied.iter().filter(|(m, _)| m == wasi).count();
+        if wasi_count > 0 {
+            labels.push(format!(
+                "{wasi_count} from {wasi} (add a [wasi] table to the manifest to grant WASI)"
+            ));
+        }
         let message = format!(
             "{} import{} not permitted by the manifest: {}",
             denied.len(),
@@ -196,6 +222,19 @@ impl ComponentError {
         let mut err = Self::new(component, ErrorKind::PermissionDenied, message);
         err.denied = denied;
         err
+    }
+
+    /// An [`ErrorKind::Exit`] error: the guest called `proc_exit(code)`.
+    pub fn exit(component: impl Into<String>, code: i32, message: impl Into<String>) -> Self {
+        let mut err = Self::new(component, ErrorKind::Exit, message);
+        err.exit_code = Some(code);
+        err
+    }
+
+    /// The code the guest passed to `proc_exit`, for an [`ErrorKind::Exit`]
+    /// error; `None` for every other kind.
+    pub fn exit_code(&self) -> Option<i32> {
+        self.exit_code
     }
 
     /// What kind of failure this is.
@@ -274,6 +313,22 @@ mod tests {
         assert_eq!(
             e.to_string(),
             r#"component `x`: 3 imports not permitted by the manifest: env::a, wasi::b, { module = "a", name = "b::c" }"#
+        );
+    }
+
+    #[test]
+    fn denied_wasi_imports_are_counted_once_with_the_fix() {
+        let pair = |m: &str, n: &str| (m.to_string(), n.to_string());
+        let w = crate::manifest::WASI_MODULE;
+        let e = ComponentError::permission_denied(
+            "x",
+            vec![pair(w, "fd_write"), pair("env", "a"), pair(w, "proc_exit")],
+        );
+        assert_eq!(e.denied_imports().len(), 3);
+        assert_eq!(
+            e.message(),
+            "3 imports not permitted by the manifest: env::a, 2 from wasi_snapshot_preview1 \
+             (add a [wasi] table to the manifest to grant WASI)"
         );
     }
 

@@ -32,13 +32,17 @@ pub use actor::state::{ActorState, is_legal_step};
 pub use error::{ComponentError, ErrorKind, UnknownErrorKind};
 pub use import_path::{import_label, import_toml_entry};
 pub use manifest::{
-    ComponentManifest, MAX_CALL_DURATION, MAX_MEMORY_BYTES, MAX_MODULE_BYTES, MAX_TABLE_ELEMENTS,
-    ManifestBuilder, PermissionManifest, ResourceLimits,
+    ComponentManifest, MAX_CALL_DURATION, MAX_MEMORY_BYTES, MAX_MODULE_BYTES, MAX_OUTPUT_BYTES,
+    MAX_TABLE_ELEMENTS, ManifestBuilder, PermissionManifest, Preopen, ResourceLimits, WASI_MODULE,
+    WasiConfig,
 };
 pub use runtime::engine::{Allocation, MAX_EPOCH_TICK, MIN_EPOCH_TICK, Runtime, RuntimeConfig};
 pub use runtime::host::{HOST_FUNCTIONS, MAX_LOG_BYTES};
 pub use runtime::instance::InstanceStats;
 pub use runtime::loader::{ComponentSource, WASM_MAGIC};
+pub use runtime::wasi::WasiOutput;
+/// A WebAssembly value, for [`ComponentActor::call`] (wasmtime's own).
+pub use wasmtime::Val;
 
 /// The README's examples, run as doctests.
 #[cfg(doctest)]

@@ -17,7 +17,18 @@
 //! # "module::name" (only when that is unambiguous: exactly one `::`, with
 //! # something on each side) or as a table, which can name any pair:
 //! imports = ["host::log", { module = "a::b", name = "c" }]
+//!
+//! [wasi]                      # present: wasi_snapshot_preview1 is linked
+//! args = ["-e", "print(1)"]   # argv after argv[0]; argv[0] is the component name
+//! env = { KEY = "value" }     # the guest's whole environment; nothing inherited
+//! stdin = "input.bin"         # optional file fed as stdin; default empty
+//! preopens = [ { host = "data", guest = "/data", writable = false } ]
+//! max_output_bytes = 1048576  # per stream; past it output is dropped and flagged
 //! ```
+//!
+//! Relative `stdin` and `preopens` host paths are relative to the
+//! manifest's folder ([`ComponentManifest::from_file`]), or to the working
+//! directory for [`ComponentManifest::from_toml_str`].
 //!
 //! Unknown keys are errors, and so are limits that cannot be meant: zero or
 //! more than 4 GiB of memory, zero or more than 100 million table elements,
@@ -25,8 +36,8 @@
 //! over 1 GiB; and so is an import string such as `"a::b::c"` that could
 //! name two different pairs (write it as a table).
 
-use std::collections::BTreeSet;
-use std::path::Path;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -43,6 +54,11 @@ pub const MAX_TABLE_ELEMENTS: u64 = 100_000_000;
 pub const MAX_CALL_DURATION: Duration = Duration::from_secs(3600);
 /// The largest `max_module_bytes` a manifest may ask for (1 GiB).
 pub const MAX_MODULE_BYTES: u64 = 1 << 30;
+/// The largest `[wasi] max_output_bytes` a manifest may ask for (64 MiB
+/// per stream: captured output is held in memory).
+pub const MAX_OUTPUT_BYTES: u64 = 64 << 20;
+/// The module WASI preview1 functions are imported from.
+pub const WASI_MODULE: &str = "wasi_snapshot_preview1";
 
 /// Limits enforced on one actor's store and on each of its guest calls.
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -131,22 +147,140 @@ impl ResourceLimits {
     }
 }
 
-/// The imports a component may link, each an exact `(module, name)` pair.
+/// The imports a component may link: each an exact `(module, name)` pair,
+/// and, when the manifest has a `[wasi]` table, every import from
+/// [`WASI_MODULE`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct PermissionManifest {
     imports: BTreeSet<(String, String)>,
+    wasi: bool,
 }
 
 impl PermissionManifest {
     /// Whether `name` may be imported from `module`. The pair is compared
     /// exactly: permitting `("a::b", "c")` does not permit `("a", "b::c")`.
+    /// With WASI granted, every name from [`WASI_MODULE`] is permitted.
     pub fn allows(&self, module: &str, name: &str) -> bool {
-        self.imports.iter().any(|(m, n)| m == module && n == name)
+        (self.wasi && module == WASI_MODULE)
+            || self.imports.iter().any(|(m, n)| m == module && n == name)
+    }
+
+    /// Whether the manifest grants WASI preview1 (has a `[wasi]` table).
+    pub fn wasi(&self) -> bool {
+        self.wasi
     }
 
     /// The permitted imports as `(module, name)`, sorted.
     pub fn imports(&self) -> impl Iterator<Item = (&str, &str)> {
         self.imports.iter().map(|(m, n)| (m.as_str(), n.as_str()))
+    }
+}
+
+/// WASI preview1 granted to an actor: the manifest's `[wasi]` table.
+/// Everything the guest sees comes from here; nothing is inherited from the
+/// host process (no environment, no arguments, no stdio, no network).
+/// Clocks and random numbers are granted with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WasiConfig {
+    /// The arguments after `argv[0]` (which is the component's name).
+    pub args: Vec<String>,
+    /// The guest's whole environment.
+    pub env: BTreeMap<String, String>,
+    /// A file whose bytes are the guest's stdin (read at each start);
+    /// `None`: stdin is empty.
+    pub stdin: Option<PathBuf>,
+    /// Host directories the guest may open files in, by guest path.
+    pub preopens: Vec<Preopen>,
+    /// Bytes of stdout, and of stderr, kept per start; the guest's output
+    /// past it is dropped (the guest keeps running) and reported as
+    /// truncated. At most [`MAX_OUTPUT_BYTES`].
+    pub max_output_bytes: u64,
+}
+
+impl Default for WasiConfig {
+    /// No arguments, no environment, empty stdin, no preopens, 1 MiB of
+    /// output per stream.
+    fn default() -> Self {
+        Self {
+            args: Vec::new(),
+            env: BTreeMap::new(),
+            stdin: None,
+            preopens: Vec::new(),
+            max_output_bytes: 1 << 20,
+        }
+    }
+}
+
+/// One host directory a WASI guest may use, and where it sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preopen {
+    /// The host directory.
+    pub host: PathBuf,
+    /// The path the guest opens it by (for example `/data`).
+    pub guest: String,
+    /// Whether the guest may create, write, rename and remove in it; a
+    /// read-only preopen refuses all of that.
+    #[serde(default)]
+    pub writable: bool,
+}
+
+impl WasiConfig {
+    /// Checks every field; [`ManifestBuilder::build`] calls it.
+    fn validate(&self, component: &str) -> Result<(), ComponentError> {
+        let bad = |msg: String| Err(ComponentError::new(component, ErrorKind::Manifest, msg));
+        if let Some(a) = self.args.iter().find(|a| a.contains('\0')) {
+            return bad(format!("wasi.args entry {} has a NUL byte", toml_string(a)));
+        }
+        for (k, v) in &self.env {
+            if k.is_empty() || k.contains(['=', '\0']) {
+                return bad(format!(
+                    "wasi.env key {} must be non-empty, without `=` or NUL",
+                    toml_string(k)
+                ));
+            }
+            if v.contains('\0') {
+                return bad(format!("wasi.env.{k} has a NUL byte"));
+            }
+        }
+        let mut seen = BTreeSet::new();
+        for p in &self.preopens {
+            if p.guest.is_empty() || p.guest.contains('\0') {
+                return bad(format!(
+                    "wasi.preopens guest path {} must be non-empty, without NUL",
+                    toml_string(&p.guest)
+                ));
+            }
+            if !seen.insert(p.guest.as_str()) {
+                return bad(format!(
+                    "wasi.preopens names guest path {} twice",
+                    toml_string(&p.guest)
+                ));
+            }
+        }
+        if self.max_output_bytes > MAX_OUTPUT_BYTES {
+            return bad(format!(
+                "wasi.max_output_bytes = {} is over {MAX_OUTPUT_BYTES}",
+                self.max_output_bytes
+            ));
+        }
+        Ok(())
+    }
+
+    /// Relative host paths made relative to `base` instead.
+    fn relative_to(mut self, base: &Path) -> Self {
+        let join = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        if let Some(p) = self.stdin.as_mut() {
+            join(p);
+        }
+        for p in &mut self.preopens {
+            join(&mut p.host);
+        }
+        self
     }
 }
 
@@ -182,6 +316,7 @@ pub struct ComponentManifest {
     name: String,
     limits: ResourceLimits,
     permissions: PermissionManifest,
+    wasi: Option<WasiConfig>,
 }
 
 impl ComponentManifest {
@@ -202,6 +337,7 @@ impl ComponentManifest {
             name: name.into(),
             limits: ResourceLimits::default(),
             permissions: PermissionManifest::default(),
+            wasi: None,
         }
     }
 
@@ -218,6 +354,11 @@ impl ComponentManifest {
     /// The permissions.
     pub fn permissions(&self) -> &PermissionManifest {
         &self.permissions
+    }
+
+    /// The WASI grant (the `[wasi]` table), if any.
+    pub fn wasi(&self) -> Option<&WasiConfig> {
+        self.wasi.as_ref()
     }
 
     /// Parses the TOML form shown on [`ComponentManifest`].
@@ -266,6 +407,16 @@ impl ComponentManifest {
             max_module_bytes: l.max_module_bytes.unwrap_or(defaults.max_module_bytes),
         };
         let mut builder = ComponentManifest::builder(name.clone()).limits(limits);
+        if let Some(w) = doc.wasi {
+            let defaults = WasiConfig::default();
+            builder = builder.wasi(WasiConfig {
+                args: w.args,
+                env: w.env,
+                stdin: w.stdin,
+                preopens: w.preopens,
+                max_output_bytes: w.max_output_bytes.unwrap_or(defaults.max_output_bytes),
+            });
+        }
         for import in doc.permissions.imports {
             match import {
                 TomlImport::Pair { module, name } => builder = builder.allow_import(module, name),
@@ -304,11 +455,15 @@ impl ComponentManifest {
             )
             .with_source(e)
         })?;
-        Self::from_toml_str(&text).map_err(|e| {
+        let mut manifest = Self::from_toml_str(&text).map_err(|e| {
             let msg = format!("{}: {}", path.display(), e.message());
             let component = e.component().to_string();
             ComponentError::new(component, e.kind(), msg).with_source(e)
-        })
+        })?;
+        if let Some(base) = path.parent() {
+            manifest.wasi = manifest.wasi.map(|w| w.relative_to(base));
+        }
+        Ok(manifest)
     }
 }
 
@@ -320,6 +475,7 @@ pub struct ManifestBuilder {
     name: String,
     limits: ResourceLimits,
     permissions: PermissionManifest,
+    wasi: Option<WasiConfig>,
 }
 
 impl ManifestBuilder {
@@ -335,6 +491,14 @@ impl ManifestBuilder {
         self.permissions
             .imports
             .insert((module.into(), name.into()));
+        self
+    }
+
+    /// Grants WASI preview1 as `wasi` says (checked by [`build`](Self::build)):
+    /// every import from [`WASI_MODULE`] is then permitted and linked.
+    pub fn wasi(mut self, wasi: WasiConfig) -> Self {
+        self.permissions.wasi = true;
+        self.wasi = Some(wasi);
         self
     }
 
@@ -379,10 +543,14 @@ impl ManifestBuilder {
                 ),
             ));
         }
+        if let Some(w) = &self.wasi {
+            w.validate(&self.name)?;
+        }
         Ok(ComponentManifest {
             name: self.name,
             limits: self.limits,
             permissions: self.permissions,
+            wasi: self.wasi,
         })
     }
 }
@@ -395,6 +563,20 @@ struct TomlManifest {
     limits: TomlLimits,
     #[serde(default)]
     permissions: TomlPermissions,
+    wasi: Option<TomlWasi>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct TomlWasi {
+    #[serde(default)]
+    args: Vec<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    stdin: Option<PathBuf>,
+    #[serde(default)]
+    preopens: Vec<Preopen>,
+    max_output_bytes: Option<u64>,
 }
 
 #[derive(Deserialize)]

@@ -47,7 +47,8 @@ struct Pair<'a> {
     name: &'a str,
 }
 
-/// `{component, kind, message, denied, denied_imports}`: `denied` holds
+/// `{component, kind, message, denied, denied_imports, exit_code}`
+/// (`exit_code`: the `proc_exit` code of an `Exit` error, else null): `denied` holds
 /// the labels of a `PermissionDenied` error's imports
 /// ([`import_label`](crate::import_label)), `denied_imports` the same
 /// imports as exact `{module, name}` pairs; both are empty for other kinds.
@@ -55,7 +56,7 @@ struct Pair<'a> {
 impl Serialize for ComponentError {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let denied = self.denied_imports();
-        let mut map = s.serialize_map(Some(5))?;
+        let mut map = s.serialize_map(Some(6))?;
         map.serialize_entry("component", self.component())?;
         map.serialize_entry("kind", &self.kind())?;
         map.serialize_entry("message", self.message())?;
@@ -69,6 +70,7 @@ impl Serialize for ComponentError {
             .map(|&(module, name)| Pair { module, name })
             .collect();
         map.serialize_entry("denied_imports", &pairs)?;
+        map.serialize_entry("exit_code", &self.exit_code())?;
         map.end()
     }
 }

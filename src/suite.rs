@@ -115,6 +115,8 @@ pub enum CleanupKind {
     /// [`CleanupOutcome::Poisoned`]: a guest call failed and the instance
     /// was discarded without `_cleanup`.
     Poisoned,
+    /// [`CleanupOutcome::Exited`]: the guest had called `proc_exit`.
+    Exited,
 }
 
 impl CleanupKind {
@@ -126,6 +128,7 @@ impl CleanupKind {
             CleanupOutcome::TimedOut => CleanupKind::TimedOut,
             CleanupOutcome::Trapped(_) => CleanupKind::Trapped,
             CleanupOutcome::Poisoned(_) => CleanupKind::Poisoned,
+            CleanupOutcome::Exited(_) => CleanupKind::Exited,
         }
     }
 
@@ -136,6 +139,7 @@ impl CleanupKind {
             CleanupKind::TimedOut => "timed-out",
             CleanupKind::Trapped => "trapped",
             CleanupKind::Poisoned => "poisoned",
+            CleanupKind::Exited => "exited",
         }
     }
 }
@@ -149,8 +153,9 @@ impl FromStr for CleanupKind {
             "timed-out" => Ok(CleanupKind::TimedOut),
             "trapped" => Ok(CleanupKind::Trapped),
             "poisoned" => Ok(CleanupKind::Poisoned),
+            "exited" => Ok(CleanupKind::Exited),
             _ => Err(format!(
-                "unknown cleanup `{s}` (completed, not-exported, timed-out, trapped, poisoned)"
+                "unknown cleanup `{s}` (completed, not-exported, timed-out, trapped, poisoned, exited)"
             )),
         }
     }

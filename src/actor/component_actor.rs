@@ -25,6 +25,8 @@ use crate::runtime::engine::Runtime;
 use crate::runtime::instance::{InstanceStats, WasmInstance};
 use crate::runtime::loader::ComponentSource;
 use crate::runtime::prepare::Prepared;
+use crate::runtime::wasi::{self, Output, WasiOutput};
+use wasmtime::Val;
 
 /// How the last `stop` went for the guest's `_cleanup`.
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -43,6 +45,9 @@ pub enum CleanupOutcome {
     /// the instance was discarded and the actor failed. The reason says
     /// which call.
     Poisoned(String),
+    /// `_cleanup` was not run: the guest had called `proc_exit` with this
+    /// code (in `_start`, say), after which no guest code runs.
+    Exited(i32),
 }
 
 impl CleanupOutcome {
@@ -54,6 +59,7 @@ impl CleanupOutcome {
             CleanupOutcome::TimedOut => "TimedOut",
             CleanupOutcome::Trapped(_) => "Trapped",
             CleanupOutcome::Poisoned(_) => "Poisoned",
+            CleanupOutcome::Exited(_) => "Exited",
         }
     }
 }
@@ -79,6 +85,8 @@ struct Shared {
 struct Record {
     last_cleanup: Option<CleanupOutcome>,
     last_stats: Option<InstanceStats>,
+    /// The WASI output of the last start, for WASI actors.
+    wasi: Option<Arc<Output>>,
 }
 
 impl Shared {
@@ -132,6 +140,10 @@ impl Shared {
     /// Runs `_cleanup` (bounded by `timeout`), records the outcome and
     /// releases the instance.
     async fn shut_down(&self, mut instance: WasmInstance, timeout: Duration) {
+        if let Some(code) = instance.exited() {
+            self.retire(instance, CleanupOutcome::Exited(code));
+            return;
+        }
         let outcome = match instance.call_cleanup(timeout, &self.limits).await {
             None => CleanupOutcome::NotExported,
             Some(Ok(())) => CleanupOutcome::Completed,
@@ -292,6 +304,9 @@ pub struct ComponentActor {
     /// The checked, pre-linked module, kept after the first successful
     /// preparation so restarts skip loading and the cache lookup.
     prepared: Option<Arc<Prepared>>,
+    /// A WASI actor's stdin, read from the manifest's file on the first
+    /// start that needs it and fed to every start after.
+    stdin: Option<bytes::Bytes>,
 }
 
 impl std::fmt::Debug for ComponentActor {
@@ -322,6 +337,7 @@ impl ComponentActor {
             manifest,
             shared,
             prepared: None,
+            stdin: None,
         }
     }
 
@@ -355,6 +371,94 @@ impl ComponentActor {
         self.shared.record().last_cleanup.clone()
     }
 
+    /// What the guest of the last start wrote to stdout and stderr and the
+    /// code it passed to `proc_exit`, as bytes; `None` unless the manifest
+    /// grants WASI and a start got as far as building its context. Output
+    /// written before a failure (a trap, a deadline, `proc_exit(1)`) is
+    /// kept; the next start begins afresh.
+    pub fn wasi_output(&self) -> Option<WasiOutput> {
+        self.shared.record().wasi.as_ref().map(|o| o.snapshot())
+    }
+
+    /// Calls the guest's export `name` with `params` on a Ready actor,
+    /// under exactly the guards of `_health`: fuel refilled, the
+    /// `max_call_duration` deadline armed, the memory and table limits in
+    /// force, the outcome classified. Returns the export's results.
+    ///
+    /// One call at a time: it waits for any start, stop or other call on
+    /// the actor to finish. If the call does not return normally (a trap,
+    /// fuel, its deadline, `proc_exit`, or this future is dropped
+    /// mid-call), the instance is discarded without `_cleanup` and the
+    /// actor goes Failed: no guest code ever runs on a half-run instance.
+    ///
+    /// ```
+    /// use component_actor::{Child, ComponentActor, ComponentManifest, ComponentSource, Runtime, RuntimeConfig, Val};
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let runtime = Runtime::new(RuntimeConfig::default())?;
+    /// let source = ComponentSource::from_wat(
+    ///     r#"(module (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))"#,
+    /// );
+    /// let mut actor = ComponentActor::new(&runtime, source, ComponentManifest::new("adder")?);
+    /// actor.start().await?;
+    /// let sum = actor.call("add", &[Val::I32(2), Val::I32(40)]).await?;
+    /// assert_eq!(sum[0].i32(), Some(42));
+    /// # Ok::<(), component_actor::ComponentError>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidTransition`] unless Ready; [`ErrorKind::NotExported`]
+    /// for a name the module does not export as a function and
+    /// [`ErrorKind::ExportSignature`] for parameters of other types (both
+    /// leave the actor Ready: no guest code ran); otherwise the guest's
+    /// failure (`Trap`, `OutOfFuel`, `Deadline`, `MemoryLimit`, `Exit`,
+    /// ...), after which the actor is Failed.
+    pub async fn call(&self, name: &str, params: &[Val]) -> Result<Vec<Val>, ComponentError> {
+        let shared = &*self.shared;
+        let slot = shared.lock_slot().await;
+        let state = shared.state.get();
+        if state != ActorState::Ready {
+            return Err(ComponentError::new(
+                &*shared.id,
+                ErrorKind::InvalidTransition,
+                format!("cannot call `{name}`: actor is {}", state.name()),
+            ));
+        }
+        let mut guard = CallGuard {
+            shared,
+            slot,
+            armed: Some(format!("`{name}` was cancelled mid-call")),
+        };
+        let Some(instance) = guard.slot.as_mut() else {
+            guard.armed = None;
+            return Err(ComponentError::new(
+                &*shared.id,
+                ErrorKind::InvalidTransition,
+                format!("cannot call `{name}`: no instance"),
+            ));
+        };
+        let result = instance.call_named(name, params, &shared.limits).await;
+        guard.armed = None;
+        match result {
+            Ok(values) => Ok(values),
+            // Refused before any guest code ran: the instance is intact.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::NotExported | ErrorKind::ExportSignature
+                ) =>
+            {
+                Err(e)
+            }
+            Err(e) => {
+                guard.crash(e.message().to_string());
+                Err(e)
+            }
+        }
+    }
+
     /// Memory and fuel figures of the live instance, or of the last one
     /// (as it was when it ended) when not running or while another
     /// operation holds the instance.
@@ -379,12 +483,32 @@ impl ComponentActor {
                 p
             }
         };
+        let wasi = match self.manifest.wasi() {
+            None => None,
+            Some(config) => {
+                let stdin = match &self.stdin {
+                    Some(bytes) => bytes.clone(),
+                    None => {
+                        let bytes = wasi::read_stdin(&self.shared.id, config)?;
+                        self.stdin = Some(bytes.clone());
+                        bytes
+                    }
+                };
+                let output = Output::new();
+                self.shared.record().wasi = Some(output.clone());
+                Some((
+                    wasi::context(&self.shared.id, config, &stdin, &output)?,
+                    output,
+                ))
+            }
+        };
         let limits = self.manifest.limits();
         let mut instance = WasmInstance::instantiate(
             self.runtime.wake(),
             &prepared,
             self.shared.id.clone(),
             limits,
+            wasi,
         )
         .await?;
         instance.call_start(limits).await?;
@@ -625,6 +749,7 @@ mod tests {
             (CleanupOutcome::TimedOut, "TimedOut"),
             (CleanupOutcome::Trapped("x".into()), "Trapped"),
             (CleanupOutcome::Poisoned("x".into()), "Poisoned"),
+            (CleanupOutcome::Exited(0), "Exited"),
         ] {
             assert_eq!(outcome.name(), name);
             assert!(format!("{outcome:?}").starts_with(name));

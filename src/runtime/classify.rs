@@ -14,6 +14,7 @@
 use std::time::Duration;
 
 use wasmtime::{PoolConcurrencyLimitError, Trap};
+use wasmtime_wasi::I32Exit;
 
 use crate::error::{ComponentError, ErrorKind};
 use crate::manifest::ResourceLimits;
@@ -27,10 +28,11 @@ impl ErrorKind {
     /// bytes, the manifest or the runtime's configuration alone, before
     /// any guest code runs: a bad module stays bad (`EmptyModule`,
     /// `InvalidMagic`, `InvalidWat`, `Compile`, `ModuleTooLarge`,
-    /// `PermissionDenied`, `UnsupportedImport`, `ExportSignature`) and so do
+    /// `PermissionDenied`, `UnsupportedImport`, `ExportSignature`,
+    /// `NotExported`) and so do
     /// a bad `Manifest` and a bad `Config`. Every other kind may pass next
     /// time, because it depends on something outside those inputs: what the
-    /// guest does when it runs (`Trap`, `OutOfFuel`, `Deadline`, and
+    /// guest does when it runs (`Trap`, `OutOfFuel`, `Deadline`, `Exit`, and
     /// `MemoryLimit` / `TableLimit`, which a growth at run time reports
     /// just as an initial size over the limit does), what else is running
     /// (`Instantiation`: for example every pool slot taken), the file
@@ -56,7 +58,8 @@ impl ErrorKind {
             | ErrorKind::ExportSignature
             | ErrorKind::Config
             | ErrorKind::ModuleTooLarge
-            | ErrorKind::UnsupportedImport => true,
+            | ErrorKind::UnsupportedImport
+            | ErrorKind::NotExported => true,
             ErrorKind::Load
             | ErrorKind::Instantiation
             | ErrorKind::MemoryLimit
@@ -65,31 +68,38 @@ impl ErrorKind {
             | ErrorKind::Deadline
             | ErrorKind::Trap
             | ErrorKind::InvalidTransition
-            | ErrorKind::Cancelled => false,
+            | ErrorKind::Cancelled
+            | ErrorKind::Exit => false,
         }
     }
 }
 
 /// Which guest code a failure happened in, for messages and classification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Phase {
     /// Instantiation, which runs the module's `start` section.
     Instantiate,
+    /// A reactor's `_initialize` export.
+    Initialize,
     /// The `_start` export.
     Start,
     /// The `_health` export.
     Health,
     /// The `_cleanup` export.
     Cleanup,
+    /// Any other export, by name ([`ComponentActor::call`](crate::ComponentActor::call)).
+    Call(std::sync::Arc<str>),
 }
 
 impl Phase {
-    fn describe(self) -> &'static str {
+    fn describe(&self) -> String {
         match self {
-            Phase::Instantiate => "instantiation",
-            Phase::Start => "`_start`",
-            Phase::Health => "`_health`",
-            Phase::Cleanup => "`_cleanup`",
+            Phase::Instantiate => "instantiation".into(),
+            Phase::Initialize => "`_initialize`".into(),
+            Phase::Start => "`_start`".into(),
+            Phase::Health => "`_health`".into(),
+            Phase::Cleanup => "`_cleanup`".into(),
+            Phase::Call(name) => format!("`{name}`"),
         }
     }
 }
@@ -125,6 +135,10 @@ pub(crate) fn guest_failure(call: Call<'_>, err: wasmtime::Error) -> ComponentEr
         refused,
         pool_slots,
     } = call;
+    if let Some(&I32Exit(code)) = err.downcast_ref::<I32Exit>() {
+        let message = format!("{} ended with proc_exit({code})", phase.describe());
+        return ComponentError::exit(component, code, message).with_source(err);
+    }
     if phase == Phase::Instantiate
         && let Some(slots) = pool_slots
         && err.chain().any(|e| e.is::<PoolConcurrencyLimitError>())
@@ -178,9 +192,23 @@ pub(crate) fn guest_failure(call: Call<'_>, err: wasmtime::Error) -> ComponentEr
     ComponentError::new(component, kind, message).with_source(err)
 }
 
+/// A guest call refused because the guest exited (`proc_exit(code)`) in
+/// an earlier one: no guest code runs after an exit.
+pub(crate) fn exited(component: &str, phase: &Phase, earlier: &Phase, code: i32) -> ComponentError {
+    ComponentError::exit(
+        component,
+        code,
+        format!(
+            "{} not called: the guest exited with proc_exit({code}) in {}",
+            phase.describe(),
+            earlier.describe()
+        ),
+    )
+}
+
 /// A guest call refused because an earlier one on the same instance did
 /// not return normally: nothing runs guest code on a half-run instance.
-pub(crate) fn poisoned(component: &str, phase: Phase, earlier: Phase) -> ComponentError {
+pub(crate) fn poisoned(component: &str, phase: &Phase, earlier: &Phase) -> ComponentError {
     ComponentError::new(
         component,
         ErrorKind::InvalidTransition,
@@ -249,7 +277,7 @@ mod tests {
     /// `is_permanent` does not compile).
     #[test]
     fn every_kind_is_decided_permanent_or_not() {
-        let expected: [(ErrorKind, bool); 19] = [
+        let expected: [(ErrorKind, bool); 21] = [
             (ErrorKind::Load, false),
             (ErrorKind::EmptyModule, true),
             (ErrorKind::InvalidMagic, true),
@@ -269,6 +297,8 @@ mod tests {
             (ErrorKind::Config, true),
             (ErrorKind::ModuleTooLarge, true),
             (ErrorKind::UnsupportedImport, true),
+            (ErrorKind::Exit, false),
+            (ErrorKind::NotExported, true),
         ];
         for kind in ErrorKind::ALL {
             let Some(&(_, permanent)) = expected.iter().find(|(k, _)| *k == kind) else {
@@ -353,6 +383,27 @@ mod tests {
         }
         let e = guest_failure(call(Phase::Start, none, &limits), Trap::Interrupt.into());
         assert_eq!(e.message(), "`_start` exceeded its deadline of 7ms");
+        // proc_exit, whatever else the store saw, is an exit with its code.
+        for code in [0, 3, -1] {
+            let e = guest_failure(call(Phase::Start, memory, &limits), I32Exit(code).into());
+            assert_eq!(e.kind(), ErrorKind::Exit, "{e}");
+            assert_eq!(e.exit_code(), Some(code));
+            assert_eq!(
+                e.message(),
+                format!("`_start` ended with proc_exit({code})")
+            );
+        }
+        let e = guest_failure(
+            call(Phase::Call("compress".into()), none, &limits),
+            Trap::UnreachableCodeReached.into(),
+        );
+        assert!(e.message().starts_with("`compress` trapped"), "{e}");
+        let e = exited("c", &Phase::Health, &Phase::Start, 0);
+        assert_eq!((e.kind(), e.exit_code()), (ErrorKind::Exit, Some(0)));
+        assert_eq!(
+            e.message(),
+            "`_health` not called: the guest exited with proc_exit(0) in `_start`"
+        );
     }
 
     #[test]
@@ -366,7 +417,7 @@ mod tests {
 
     #[test]
     fn a_poisoned_call_names_both_calls() {
-        let e = poisoned("c", Phase::Cleanup, Phase::Health);
+        let e = poisoned("c", &Phase::Cleanup, &Phase::Health);
         assert_eq!(e.kind(), ErrorKind::InvalidTransition);
         assert_eq!(
             e.message(),

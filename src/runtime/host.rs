@@ -65,7 +65,8 @@ pub(crate) fn find(module: &str, name: &str) -> Option<&'static HostFunction> {
 pub const MAX_LOG_BYTES: usize = 4096;
 
 /// A linker holding exactly the registry's host functions that
-/// `permissions` allows.
+/// `permissions` allows, and WASI preview1 (wasmtime-wasi's, reaching the
+/// store's context) when they grant it.
 pub(crate) fn linker(
     engine: &Engine,
     permissions: &PermissionManifest,
@@ -75,6 +76,9 @@ pub(crate) fn linker(
         if permissions.allows(f.module, f.name) {
             (f.link)(&mut linker, f.module, f.name)?;
         }
+    }
+    if permissions.wasi() {
+        wasmtime_wasi::p1::add_to_linker_async(&mut linker, StoreData::wasi)?;
     }
     Ok(linker)
 }
@@ -127,8 +131,12 @@ mod tests {
                 .build()
                 .unwrap();
             let linker = linker(&engine, manifest.permissions()).unwrap();
-            let mut store =
-                crate::runtime::store::new(&engine, "host".into(), &ResourceLimits::default());
+            let mut store = crate::runtime::store::new(
+                &engine,
+                "host".into(),
+                &ResourceLimits::default(),
+                None,
+            );
             let Ok(Extern::Func(func)) = linker.get(&mut store, f.module, f.name) else {
                 panic!("{}::{} is not linked", f.module, f.name);
             };
@@ -156,7 +164,7 @@ mod tests {
         let manifest = ComponentManifest::new("none").unwrap();
         let linker = linker(&engine, manifest.permissions()).unwrap();
         let mut store =
-            crate::runtime::store::new(&engine, "none".into(), &ResourceLimits::default());
+            crate::runtime::store::new(&engine, "none".into(), &ResourceLimits::default(), None);
         assert_eq!(linker.iter(&mut store).count(), 0);
         let names: Vec<(&str, &str)> = REGISTRY.iter().map(|f| (f.module, f.name)).collect();
         assert_eq!(names, HOST_FUNCTIONS);

@@ -6,14 +6,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use wasmtime::{Extern, Instance, ModuleExport, Store, TypedFunc, WasmParams, WasmResults};
+use wasmtime::{
+    Extern, Instance, ModuleExport, Store, Trap, TypedFunc, Val, ValType, WasmParams, WasmResults,
+};
+use wasmtime_wasi::p1::WasiP1Ctx;
 
-use crate::error::ComponentError;
+use crate::error::{ComponentError, ErrorKind};
 use crate::manifest::ResourceLimits;
 use crate::runtime::classify::{self, Call, Phase};
 use crate::runtime::prepare::Prepared;
 use crate::runtime::store::{self, StoreData};
 use crate::runtime::ticker::Wake;
+use crate::runtime::wasi::Output;
 
 /// Memory and fuel figures of one instance.
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -32,6 +36,7 @@ pub struct InstanceStats {
 /// A live instance and its lifecycle exports.
 pub(crate) struct WasmInstance {
     store: Store<StoreData>,
+    instance: Instance,
     /// Keeps the runtime's epoch ticker awake during each guest call.
     wake: Arc<Wake>,
     /// Fuel for each guest call; `None`: no cap.
@@ -42,10 +47,16 @@ pub(crate) struct WasmInstance {
     /// The guest call that did not return normally, if one did not: the
     /// instance is half-run and no guest code runs on it again.
     poisoned: Option<Phase>,
+    /// The guest's `proc_exit` code, once it called it (the call is then
+    /// also `poisoned`: no guest code runs after an exit).
+    exited: Option<i32>,
+    /// Where the guest's WASI output and exit code are kept, for WASI.
+    output: Option<Arc<Output>>,
 }
 
 /// The lifecycle exports, each looked up on its first call.
 pub(crate) struct Exports {
+    initialize: Lazy<(), ()>,
     start: Lazy<(), ()>,
     cleanup: Lazy<(), ()>,
     health: Lazy<(), i32>,
@@ -94,22 +105,59 @@ impl<P: WasmParams, R: WasmResults> Lazy<P, R> {
     }
 }
 
+/// A guest call's future, bounded from the outside too when the store has
+/// WASI: epoch interruption stops guest code, but not a guest blocked in
+/// a host call (`poll_oneoff` sleeping, a read), so the call is also cut
+/// off by a timer at its deadline, as a [`Trap::Interrupt`] (a deadline).
+/// Dropping the call's future there leaves the instance poisoned, as any
+/// call that did not return normally does.
+async fn bounded<T>(
+    wasi: bool,
+    timeout: Duration,
+    call: impl Future<Output = wasmtime::Result<T>>,
+) -> wasmtime::Result<T> {
+    if !wasi {
+        return call.await;
+    }
+    match tokio::time::timeout(timeout, call).await {
+        Ok(result) => result,
+        Err(_) => Err(Trap::Interrupt.into()),
+    }
+}
+
 impl WasmInstance {
-    /// Instantiates `prepared` in a new store under `limits`; `wake` keeps
-    /// its runtime's ticker awake. The module's `start` section runs inside
-    /// this, under the same deadline and fuel as any other guest call.
+    /// Instantiates `prepared` in a new store under `limits`, with `wasi`
+    /// (its context and where its output goes) when the manifest grants
+    /// WASI; `wake` keeps its runtime's ticker awake. The module's `start`
+    /// section runs inside this, under the same deadline and fuel as any
+    /// other guest call.
     pub(crate) async fn instantiate(
         wake: &Arc<Wake>,
         prepared: &Prepared,
         component: Arc<str>,
         limits: &ResourceLimits,
+        wasi: Option<(WasiP1Ctx, Arc<Output>)>,
     ) -> Result<Self, ComponentError> {
+        if prepared.wasi != wasi.is_some() {
+            return Err(ComponentError::new(
+                &*component,
+                ErrorKind::Instantiation,
+                "the module was linked for another manifest (WASI granted in one, not the other)",
+            ));
+        }
+        let (ctx, output) = wasi.unzip();
+        let has_wasi = ctx.is_some();
         // The store is made in the engine the module was compiled for.
-        let mut store = store::new(prepared.pre.module().engine(), component, limits);
+        let mut store = store::new(prepared.pre.module().engine(), component, limits, ctx);
         let fuel_budget = limits.max_fuel;
         store::arm(&mut store, limits.max_call_duration, fuel_budget);
         let busy = wake.enter();
-        let result = prepared.pre.instantiate_async(&mut store).await;
+        let result = bounded(
+            has_wasi,
+            limits.max_call_duration,
+            prepared.pre.instantiate_async(&mut store),
+        )
+        .await;
         drop(busy);
         let fuel_consumed = store::fuel_used(&store, fuel_budget);
         let instance = result.map_err(|e| {
@@ -127,27 +175,43 @@ impl WasmInstance {
         })?;
         Ok(Self {
             store,
+            instance,
             wake: wake.clone(),
             fuel_budget,
             fuel_consumed,
             exports: Exports {
+                initialize: Lazy::new(instance, prepared.initialize),
                 start: Lazy::new(instance, prepared.start),
                 cleanup: Lazy::new(instance, prepared.cleanup),
                 health: Lazy::new(instance, prepared.health),
             },
             poisoned: None,
+            exited: None,
+            output,
         })
     }
 
-    /// Calls `_start` if exported.
+    /// Calls `_initialize` (a reactor's) and then `_start`, each if
+    /// exported. A `proc_exit(0)` in either ends the start successfully
+    /// (nothing after it runs); any other exit code is an
+    /// [`ErrorKind::Exit`] error.
     pub(crate) async fn call_start(
         &mut self,
         limits: &ResourceLimits,
     ) -> Result<(), ComponentError> {
         let timeout = limits.max_call_duration;
-        self.call_export(Phase::Start, |e| &mut e.start, (), timeout, limits)
-            .await
-            .unwrap_or(Ok(()))
+        let steps: [(Phase, fn(&mut Exports) -> &mut Lazy<(), ()>); 2] = [
+            (Phase::Initialize, |e| &mut e.initialize),
+            (Phase::Start, |e| &mut e.start),
+        ];
+        for (phase, export) in steps {
+            match self.call_export(phase, export, (), timeout, limits).await {
+                None | Some(Ok(())) => {}
+                Some(Err(e)) if e.exit_code() == Some(0) => return Ok(()),
+                Some(Err(e)) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// Calls `_health` if exported; `None` when it is not.
@@ -170,6 +234,11 @@ impl WasmInstance {
             .await
     }
 
+    /// The guest's `proc_exit` code, once it has called it.
+    pub(crate) fn exited(&self) -> Option<i32> {
+        self.exited
+    }
+
     /// Memory and fuel figures so far.
     pub(crate) fn stats(&self) -> InstanceStats {
         let data = self.store.data();
@@ -181,14 +250,74 @@ impl WasmInstance {
         }
     }
 
-    /// The one guarded guest call, for every export: refused if an earlier
-    /// call on this instance did not return normally; else the export
-    /// (`export` picks it) is looked up (`None`: not exported), and called
-    /// with `params` under a deadline of `timeout` and a full fuel budget,
-    /// its failure classified. Unless it returns `Ok`, the instance is
-    /// half-run (the guest was cut off mid-way, or this future was
-    /// dropped): it refuses every later call, and callers must discard it,
-    /// as the actor does (`CallGuard` in `actor::component_actor`).
+    /// Refuses a call on an instance where an earlier one did not return
+    /// normally (or the guest exited).
+    fn refuse_if_half_run(&self, phase: &Phase) -> Result<(), ComponentError> {
+        let component = self.store.data().component();
+        match (&self.poisoned, self.exited) {
+            (None, _) => Ok(()),
+            (Some(earlier), Some(code)) => Err(classify::exited(component, phase, earlier, code)),
+            (Some(earlier), None) => Err(classify::poisoned(component, phase, earlier)),
+        }
+    }
+
+    /// What every guest call does before the guest runs: the instance
+    /// marked half-run until the call returns normally, the deadline and
+    /// fuel armed.
+    fn begin(&mut self, phase: Phase, timeout: Duration) {
+        self.poisoned = Some(phase);
+        store::arm(&mut self.store, timeout, self.fuel_budget);
+    }
+
+    /// What every guest call does after the guest ran: fuel counted, and
+    /// the outcome classified; only an `Ok` clears the half-run mark, and a
+    /// `proc_exit` is recorded.
+    fn end<R>(
+        &mut self,
+        phase: Phase,
+        timeout: Duration,
+        limits: &ResourceLimits,
+        result: wasmtime::Result<R>,
+    ) -> Result<R, ComponentError> {
+        let used = store::fuel_used(&self.store, self.fuel_budget);
+        self.fuel_consumed = self.fuel_consumed.saturating_add(used);
+        let e = match result {
+            Ok(r) => {
+                self.poisoned = None;
+                return Ok(r);
+            }
+            Err(e) => e,
+        };
+        let data = self.store.data();
+        let error = classify::guest_failure(
+            Call {
+                component: data.component(),
+                phase,
+                timeout,
+                limits,
+                refused: data.refusals(),
+                pool_slots: None,
+            },
+            e,
+        );
+        if let Some(code) = error.exit_code() {
+            self.exited = Some(code);
+            if let Some(output) = &self.output {
+                output.set_exit_code(code);
+            }
+        }
+        Err(error)
+    }
+
+    /// The one guarded guest call, for every lifecycle export: the export
+    /// (`export` picks it) is looked up (`None`: not exported); the call is
+    /// refused if an earlier call on this instance did not return normally;
+    /// else it runs with `params` under a deadline of `timeout` and a full
+    /// fuel budget, its failure classified. Unless it returns `Ok`, the
+    /// instance is half-run (the guest was cut off mid-way, exited, or this
+    /// future was dropped): it refuses every later call, and callers must
+    /// discard it, as the actor does (`CallGuard` in
+    /// `actor::component_actor`).
     pub(crate) async fn call_export<P, R>(
         &mut self,
         phase: Phase,
@@ -201,49 +330,91 @@ impl WasmInstance {
         P: WasmParams + Sync,
         R: WasmResults + Sync,
     {
-        if let Some(earlier) = self.poisoned {
-            let component = self.store.data().component();
-            return Some(Err(classify::poisoned(component, phase, earlier)));
-        }
         let func = match export(&mut self.exports).get(&mut self.store) {
             Ok(f) => f?,
             Err(e) => return Some(Err(e)),
         };
-        // Cleared only once the call has returned normally.
-        self.poisoned = Some(phase);
-        store::arm(&mut self.store, timeout, self.fuel_budget);
+        if let Err(e) = self.refuse_if_half_run(&phase) {
+            return Some(Err(e));
+        }
+        let wasi = self.store.data().has_wasi();
+        self.begin(phase.clone(), timeout);
         let busy = self.wake.enter();
-        let result = func.call_async(&mut self.store, params).await;
+        let result = bounded(wasi, timeout, func.call_async(&mut self.store, params)).await;
         drop(busy);
-        let used = store::fuel_used(&self.store, self.fuel_budget);
-        self.fuel_consumed = self.fuel_consumed.saturating_add(used);
-        Some(match result {
-            Ok(r) => {
-                self.poisoned = None;
-                Ok(r)
-            }
-            Err(e) => {
-                let data = self.store.data();
-                Err(classify::guest_failure(
-                    Call {
-                        component: data.component(),
-                        phase,
-                        timeout,
-                        limits,
-                        refused: data.refusals(),
-                        pool_slots: None,
-                    },
-                    e,
-                ))
-            }
-        })
+        Some(self.end(phase, timeout, limits, result))
     }
+
+    /// Calls the export `name` with `params`, guarded exactly as the
+    /// lifecycle exports are ([`call_export`](Self::call_export)). A name
+    /// the module does not export as a function is
+    /// [`ErrorKind::NotExported`], parameters of other types
+    /// [`ErrorKind::ExportSignature`]; neither runs guest code nor marks
+    /// the instance half-run.
+    pub(crate) async fn call_named(
+        &mut self,
+        name: &str,
+        params: &[Val],
+        limits: &ResourceLimits,
+    ) -> Result<Vec<Val>, ComponentError> {
+        let component = self.store.data().component().clone();
+        let Some(func) = self.instance.get_func(&mut self.store, name) else {
+            return Err(ComponentError::new(
+                &*component,
+                ErrorKind::NotExported,
+                format!("the module exports no function `{name}`"),
+            ));
+        };
+        let ty = func.ty(&self.store);
+        let given: Vec<Option<ValType>> = params.iter().map(|v| v.ty(&self.store).ok()).collect();
+        let fits = given.len() == ty.params().len()
+            && ty
+                .params()
+                .zip(&given)
+                .all(|(want, got)| got.as_ref().is_some_and(|g| ValType::eq(&want, g)));
+        if !fits {
+            let list = |tys: Vec<String>| tys.join(" ");
+            return Err(ComponentError::new(
+                &*component,
+                ErrorKind::ExportSignature,
+                format!(
+                    "`{name}` takes [{}], called with [{}]",
+                    list(ty.params().map(|t| t.to_string()).collect()),
+                    list(
+                        given
+                            .iter()
+                            .map(|t| t.as_ref().map_or("?".into(), |t| t.to_string()))
+                            .collect()
+                    )
+                ),
+            ));
+        }
+        let phase = Phase::Call(name.into());
+        self.refuse_if_half_run(&phase)?;
+        let mut results: Vec<Val> = ty.results().map(|t| zero(&t)).collect();
+        let timeout = limits.max_call_duration;
+        let wasi = self.store.data().has_wasi();
+        self.begin(phase.clone(), timeout);
+        let busy = self.wake.enter();
+        let result = bounded(
+            wasi,
+            timeout,
+            func.call_async(&mut self.store, params, &mut results),
+        )
+        .await;
+        drop(busy);
+        self.end(phase, timeout, limits, result).map(|()| results)
+    }
+}
+
+/// A placeholder result of type `ty`, overwritten by the call.
+fn zero(ty: &ValType) -> Val {
+    Val::default_for_ty(ty).unwrap_or(Val::I32(0))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorKind;
     use crate::{ComponentManifest, Runtime, RuntimeConfig};
 
     /// `_health` traps when asked the first time; `_cleanup` returns.
@@ -264,9 +435,10 @@ mod tests {
         let bytes: Arc<[u8]> = wat::parse_str(wat).unwrap().into();
         let prepared = runtime.prepare(&bytes, &manifest).unwrap();
         let limits = manifest.limits().clone();
-        let i = WasmInstance::instantiate(runtime.wake(), &prepared, "poison".into(), &limits)
-            .await
-            .unwrap();
+        let i =
+            WasmInstance::instantiate(runtime.wake(), &prepared, "poison".into(), &limits, None)
+                .await
+                .unwrap();
         (i, limits)
     }
 

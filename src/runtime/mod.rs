@@ -5,7 +5,8 @@
 //! - `prepare`: bytes -> imports checked -> compiled (cached) -> pre-linked.
 //! - `instance`: one instance and the one guarded call of its exports.
 //! - `host`: the registry of host functions, read by linking and checks.
-//! - `store`: what one store holds: limiter, deadline, fuel.
+//! - `store`: what one store holds: limiter, deadline, fuel, WASI context.
+//! - `wasi`: the WASI context a manifest grants, the captured output.
 //! - `ticker`: the epoch ticker thread and its park/wake handshake.
 //! - `classify`: the one mapping from a wasmtime error to an `ErrorKind`.
 //! - `limits`: the store's resource limiter.
@@ -20,3 +21,4 @@ pub(crate) mod loader;
 pub(crate) mod prepare;
 pub(crate) mod store;
 pub(crate) mod ticker;
+pub(crate) mod wasi;

@@ -14,12 +14,14 @@ use wasmtime::{Engine, ExternType, InstancePre, Module, ModuleExport, ValType};
 
 use crate::error::{ComponentError, ErrorKind};
 use crate::import_path::import_label;
-use crate::manifest::{ComponentManifest, PermissionManifest};
+use crate::manifest::{ComponentManifest, PermissionManifest, WASI_MODULE};
 use crate::runtime::classify;
 use crate::runtime::host;
 use crate::runtime::store::StoreData;
+use crate::runtime::wasi;
 
 /// The lifecycle exports' required types.
+const INITIALIZE: (&str, &[ValType]) = ("_initialize", &[]);
 const START: (&str, &[ValType]) = ("_start", &[]);
 const CLEANUP: (&str, &[ValType]) = ("_cleanup", &[]);
 const HEALTH: (&str, &[ValType]) = ("_health", &[ValType::I32]);
@@ -28,6 +30,10 @@ const HEALTH: (&str, &[ValType]) = ("_health", &[ValType::I32]);
 /// for a start is a `Store` and an instantiation.
 pub(crate) struct Prepared {
     pub(crate) pre: InstancePre<StoreData>,
+    /// Whether WASI preview1 is linked: every store for it needs a context.
+    pub(crate) wasi: bool,
+    /// A reactor's `_initialize`, run before `_start`.
+    pub(crate) initialize: Option<ModuleExport>,
     pub(crate) start: Option<ModuleExport>,
     pub(crate) cleanup: Option<ModuleExport>,
     pub(crate) health: Option<ModuleExport>,
@@ -57,6 +63,8 @@ impl Prepared {
             .map_err(|e| classify::link_failed(name, e))?;
         Ok(Self {
             pre,
+            wasi: manifest.permissions().wasi(),
+            initialize: module.get_export_index(INITIALIZE.0),
             start: module.get_export_index(START.0),
             cleanup: module.get_export_index(CLEANUP.0),
             health: module.get_export_index(HEALTH.0),
@@ -67,7 +75,7 @@ impl Prepared {
 
 /// The lifecycle exports and their required result types, in the order
 /// they are checked.
-pub(crate) const LIFECYCLE_EXPORTS: [(&str, &[ValType]); 3] = [START, CLEANUP, HEALTH];
+pub(crate) const LIFECYCLE_EXPORTS: [(&str, &[ValType]); 4] = [INITIALIZE, START, CLEANUP, HEALTH];
 
 /// Every import of `module` that `permissions` does not allow, as exact
 /// `(module, name)` pairs, in import order.
@@ -353,9 +361,16 @@ impl Inspection {
     }
 }
 
-/// The signature the registry's host function `(module, name)` has; `None`
-/// when no host function has that name.
+/// The signature of the host function `(module, name)`: the registry's,
+/// or WASI preview1's from [`WASI_MODULE`]; `None` when no host function
+/// has that name.
 pub(crate) fn host_signature(module: &str, name: &str) -> Option<Signature> {
+    if module == WASI_MODULE {
+        return wasi::signature(name).map(|(params, results)| Signature {
+            params: params.clone(),
+            results: results.clone(),
+        });
+    }
     host::find(module, name).map(|f| Signature {
         params: f.params.to_vec(),
         results: f.results.to_vec(),

@@ -1,5 +1,5 @@
 //! What one store holds ([`StoreData`]: who the guest is, its limiter, the
-//! deadline of the guest call in progress), and the steps every guest call
+//! deadline of the guest call in progress, its WASI context), and the steps every guest call
 //! takes on it: [`arm`] before (deadline, fuel refilled), [`fuel_used`]
 //! after. Knows nothing of modules, instances or the engine beyond the
 //! `Engine` a store is made in.
@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wasmtime::{Engine, Store, UpdateDeadline};
+use wasmtime_wasi::p1::WasiP1Ctx;
 
 use crate::manifest::ResourceLimits;
 use crate::runtime::limits::{Limiter, Refusals};
@@ -25,6 +26,9 @@ pub(crate) struct StoreData {
     /// timeout too large for the clock was asked for).
     deadline: Option<Instant>,
     logs: u64,
+    /// The WASI context, exactly when the manifest grants WASI (and the
+    /// linker then links preview1, whose functions reach it by [`Self::wasi`]).
+    wasi: Option<WasiP1Ctx>,
 }
 
 impl StoreData {
@@ -58,22 +62,41 @@ impl StoreData {
     pub(crate) fn log_lines(&self) -> u64 {
         self.logs
     }
+
+    /// Whether the store has a WASI context.
+    pub(crate) fn has_wasi(&self) -> bool {
+        self.wasi.is_some()
+    }
+
+    /// The WASI context, for preview1's host functions. They are linked
+    /// only for manifests that grant WASI, and a store for such a manifest
+    /// always has one; `WasmInstance::instantiate` refuses a store and
+    /// module that disagree, so the panic below cannot be reached.
+    pub(crate) fn wasi(&mut self) -> &mut WasiP1Ctx {
+        match self.wasi.as_mut() {
+            Some(w) => w,
+            None => unreachable!("WASI is linked only for stores that have a WASI context"),
+        }
+    }
 }
 
 /// A store for `component` under `limits`: its limiter installed, and its
 /// own deadline checked on every epoch tick (yield to the async executor
 /// while there is time left, trap once it is past; the shared epoch is
-/// never bumped to stop one actor). [`arm`] it before each guest call.
+/// never bumped to stop one actor), with `wasi` as its WASI context.
+/// [`arm`] it before each guest call.
 pub(crate) fn new(
     engine: &Engine,
     component: Arc<str>,
     limits: &ResourceLimits,
+    wasi: Option<WasiP1Ctx>,
 ) -> Store<StoreData> {
     let data = StoreData {
         component,
         limiter: Limiter::new(limits),
         deadline: None,
         logs: 0,
+        wasi,
     };
     let mut store = Store::new(engine, data);
     store.limiter(|d| &mut d.limiter);
