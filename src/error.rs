@@ -201,7 +201,7 @@ impl ComponentError {
     /// by one: the message counts them and says to add a `[wasi]` table,
     /// which grants them all.
     pub fn permission_denied(component: impl Into<String>, denied: Vec<(String, String)>) -> Self {
-        let wasi = crate::manifest::WASI_MODULE;
+        let wasi = crate::import_path::WASI_MODULE;
         let mut labels: Vec<String> = denied
             .iter()
             .filter(|(m, _)| m != wasi)
@@ -319,7 +319,7 @@ mod tests {
     #[test]
     fn denied_wasi_imports_are_counted_once_with_the_fix() {
         let pair = |m: &str, n: &str| (m.to_string(), n.to_string());
-        let w = crate::manifest::WASI_MODULE;
+        let w = crate::import_path::WASI_MODULE;
         let e = ComponentError::permission_denied(
             "x",
             vec![pair(w, "fd_write"), pair("env", "a"), pair(w, "proc_exit")],

@@ -5,6 +5,9 @@
 //!
 //! [`ComponentError`]: crate::ComponentError
 
+/// The module WASI preview1 functions are imported from.
+pub const WASI_MODULE: &str = "wasi_snapshot_preview1";
+
 /// `(module, name)` if `path` is `module::name` with exactly one `::`
 /// (overlapping ones count: `a:::b` has two) and something on each side;
 /// `None` when it could name more than one pair.

@@ -57,8 +57,7 @@ pub const MAX_MODULE_BYTES: u64 = 1 << 30;
 /// The largest `[wasi] max_output_bytes` a manifest may ask for (64 MiB
 /// per stream: captured output is held in memory).
 pub const MAX_OUTPUT_BYTES: u64 = 64 << 20;
-/// The module WASI preview1 functions are imported from.
-pub const WASI_MODULE: &str = "wasi_snapshot_preview1";
+pub use crate::import_path::WASI_MODULE;
 
 /// Limits enforced on one actor's store and on each of its guest calls.
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]

@@ -14,6 +14,7 @@
 //! ;; @manifest: sidecar.toml                     (relative to the fixture)
 //! ;; @source: file | binary | empty | truncate:N | magic:HEX
 //! ;; @stop-timeout-ms: N                         (default 100)
+//! ;; @expect-stdout: text                        (a WASI guest's stdout; \n \t \0 \\ \xHH)
 //! ```
 //!
 //! `@source` turns one WAT file into a binary input: `binary` feeds the
@@ -190,6 +191,9 @@ pub struct Expectation {
     pub cleanup: Option<CleanupKind>,
     /// The denied imports, when the start is refused for permissions.
     pub denied: Option<Vec<String>>,
+    /// What a WASI guest writes to stdout (lossy UTF-8), whether or not
+    /// the start succeeds.
+    pub stdout: Option<String>,
 }
 
 impl fmt::Display for Expectation {
@@ -271,6 +275,7 @@ impl Fixture {
                 health: None,
                 cleanup: None,
                 denied: None,
+                stdout: None,
             },
             manifest: None,
             source: SourceMode::File,
@@ -312,6 +317,7 @@ impl Fixture {
                 health: None,
                 cleanup: None,
                 denied: None,
+                stdout: None,
             },
             manifest: None,
             source: SourceMode::File,
@@ -362,6 +368,7 @@ impl Fixture {
                     fixture.expect.denied =
                         Some(value.split(',').map(|s| s.trim().to_string()).collect())
                 }
+                "expect-stdout" => fixture.expect.stdout = Some(unescape(value).map_err(err)?),
                 "manifest" => {
                     fixture.manifest = Some(path.parent().unwrap_or(Path::new(".")).join(value))
                 }
@@ -462,6 +469,39 @@ fn parse_source(value: &str) -> Result<SourceMode, String> {
     })
 }
 
+/// An `@expect-stdout` value: `\n`, `\t`, `\0`, `\\` and `\xHH` escapes.
+fn unescape(value: &str) -> Result<String, String> {
+    let mut out = String::new();
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('0') => out.push('\0'),
+            Some('\\') => out.push('\\'),
+            Some('x') => {
+                let hex: String = chars.by_ref().take(2).collect();
+                let byte = u8::from_str_radix(&hex, 16)
+                    .ok()
+                    .filter(|_| hex.len() == 2)
+                    .ok_or_else(|| format!("`\\x{hex}` in @expect-stdout is not two hex digits"))?;
+                out.push(char::from(byte));
+            }
+            other => {
+                return Err(format!(
+                    "unknown escape `\\{}` in @expect-stdout (\\n \\t \\0 \\\\ \\xHH)",
+                    other.map(String::from).unwrap_or_default()
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Every fixture (`.wat` and `.wasm`) in `dir`, sorted by name; the first
 /// broken one is the error. For a bundled suite that must be whole (a test):
 /// to run what loads and report each broken fixture, use [`discover_each`].
@@ -544,6 +584,8 @@ pub struct Observation {
     pub cleanup: Option<CleanupOutcome>,
     /// The stop error, if `stop` failed (it never should).
     pub stop_error: Option<String>,
+    /// What a WASI guest wrote to stdout (lossy UTF-8); `None` without WASI.
+    pub stdout: Option<String>,
     /// The state after `stop` returned.
     pub state_after_stop: ActorState,
     /// How long `start` took.
@@ -622,6 +664,9 @@ pub async fn run(runtime: &Runtime, fixture: &Fixture) -> Result<Observation, Fi
         health,
         cleanup: actor.last_cleanup(),
         stop_error: stopped.err().map(|e| e.to_string()),
+        stdout: actor
+            .wasi_output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned()),
         state_after_stop: actor.state(),
         start_time,
         stop_time,
@@ -692,6 +737,14 @@ pub fn mismatches(fixture: &Fixture, observed: &Observation) -> Vec<String> {
         out.push(format!(
             "denied imports: expected {denied:?}, got {:?}",
             observed.denied
+        ));
+    }
+    if let Some(want) = &want.stdout
+        && observed.stdout.as_ref() != Some(want)
+    {
+        out.push(format!(
+            "stdout: expected {want:?}, got {:?}",
+            observed.stdout
         ));
     }
     if let Some(e) = &observed.stop_error {

@@ -377,7 +377,7 @@ mod tests {
             ),
         ];
         for (phase, refused, err, kind) in cases {
-            let e = guest_failure(call(phase, refused, &limits), err);
+            let e = guest_failure(call(phase.clone(), refused, &limits), err);
             assert_eq!(e.kind(), kind, "{phase:?}: {e}");
             assert!(!e.to_string().contains('\n'), "{e}");
         }

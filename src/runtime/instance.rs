@@ -62,6 +62,9 @@ pub(crate) struct Exports {
     health: Lazy<(), i32>,
 }
 
+/// Picks one lifecycle export out of [`Exports`].
+pub(crate) type Pick<P, R> = fn(&mut Exports) -> &mut Lazy<P, R>;
+
 /// An export looked up on its first call, so that a start pays only for
 /// `_start`. Its type was checked in [`Prepared::new`].
 pub(crate) enum Lazy<P, R> {
@@ -200,7 +203,7 @@ impl WasmInstance {
         limits: &ResourceLimits,
     ) -> Result<(), ComponentError> {
         let timeout = limits.max_call_duration;
-        let steps: [(Phase, fn(&mut Exports) -> &mut Lazy<(), ()>); 2] = [
+        let steps: [(Phase, Pick<(), ()>); 2] = [
             (Phase::Initialize, |e| &mut e.initialize),
             (Phase::Start, |e| &mut e.start),
         ];
@@ -321,7 +324,7 @@ impl WasmInstance {
     pub(crate) async fn call_export<P, R>(
         &mut self,
         phase: Phase,
-        export: fn(&mut Exports) -> &mut Lazy<P, R>,
+        export: Pick<P, R>,
         params: P,
         timeout: Duration,
         limits: &ResourceLimits,
