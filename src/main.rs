@@ -4,6 +4,7 @@
 //! ```text
 //! component-actor [suite] [DIR]                     the conformance table of a fixture directory
 //! component-actor run FILE [--manifest M.toml]      start, health check, stop
+//!     [--invoke NAME [ARGS...]]                     (and call an export after the start)
 //! component-actor check FILE [--manifest M.toml]    preflight without running guest code
 //! component-actor soak FILE --cycles N [--concurrency C] [--pooling]
 //! ```
@@ -57,6 +58,8 @@ enum Command {
         module: ModuleArgs,
         #[command(flatten)]
         stop: StopTimeout,
+        #[command(flatten)]
+        invoke: cli::run::InvokeArgs,
     },
     /// Preflight without running guest code: magic, compile, lifecycle
     /// exports, every import against the manifest, initial sizes against
@@ -107,7 +110,11 @@ fn main() -> ExitCode {
     );
     let result = match &command {
         Command::Suite { dir } => cli::suite::main(dir.as_deref(), json),
-        Command::Run { module, stop } => cli::run::main(module, stop.get(), json, timeline),
+        Command::Run {
+            module,
+            stop,
+            invoke,
+        } => cli::run::main(module, invoke, stop.get(), json, timeline),
         Command::Check { module } => cli::check::main(module, json),
         Command::Soak { module, soak, stop } => {
             cli::soak::main(module, soak, stop.get(), json, &bars)

@@ -695,7 +695,8 @@ fn check_json_shape() {
         .iter()
         .map(|e| e["name"].as_str().unwrap())
         .collect();
-    assert_eq!(exports, ["_start", "_cleanup", "_health"]);
+    // `_initialize` too, since reactors (WASI's constructors) came in.
+    assert_eq!(exports, ["_initialize", "_start", "_cleanup", "_health"]);
     assert_eq!(doc["resources"]["memories"], 0);
     assert_eq!(doc["limits"]["imports"], Value::Array(vec![]));
 }
@@ -706,13 +707,14 @@ fn check_reports_a_wrong_export_signature() {
     assert_eq!(out.code, 1);
     let doc = out.json();
     assert_eq!(doc["error"]["kind"], "ExportSignature");
-    let health = &doc["exports"][2];
-    assert_eq!(health["name"], "_health");
+    let exports = doc["exports"].as_array().unwrap();
+    let health = exports.iter().find(|e| e["name"] == "_health").unwrap();
     assert_eq!(health["ok"], false);
     assert_eq!(health["found"], "[] -> [i64]");
     assert_eq!(health["expected"], "[] -> [i32]");
-    assert_eq!(doc["exports"][0]["found"], Value::Null);
-    assert_eq!(doc["exports"][0]["ok"], true);
+    let start = exports.iter().find(|e| e["name"] == "_start").unwrap();
+    assert_eq!(start["found"], Value::Null);
+    assert_eq!(start["ok"], true);
 }
 
 #[test]
@@ -1495,4 +1497,440 @@ fn a_broken_fixture_is_one_failed_case_and_the_rest_still_run() {
         "{broken}"
     );
     assert_eq!(fixtures[3]["ok"], true);
+}
+
+// ------------------------------------------------------ issue 11 (WASI, --invoke)
+
+/// A manifest granting WASI to `guests/wasi_echo.wasm`, with the files it
+/// reads in `dir`: argv, `$GREETING`, `$EXIT_CODE`, a 3-byte stdin,
+/// `/in/input.txt` and a writable `/out`; `extra` goes under `[wasi]`.
+/// The deadline is generous: the C guest's start is slow in a debug build.
+fn wasi_echo_manifest(dir: &Scratch, exit_code: i32, extra: &str) -> String {
+    std::fs::create_dir_all(dir.0.join("in")).unwrap();
+    std::fs::create_dir_all(dir.0.join("out")).unwrap();
+    dir.file("in/input.txt", "hello\n");
+    dir.file("stdin.txt", "abc");
+    dir.file(
+        "echo.toml",
+        format!(
+            r#"[component]
+name = "echo"
+
+[limits]
+max_call_duration_ms = 10000
+
+[wasi]
+args = ["one", "two words"]
+env = {{ GREETING = "hi", EXIT_CODE = "{exit_code}" }}
+stdin = "stdin.txt"
+preopens = [ {{ host = "in", guest = "/in" }}, {{ host = "out", guest = "/out", writable = true }} ]
+{extra}
+"#
+        ),
+    )
+}
+
+#[test]
+fn run_json_has_a_wasi_commands_output_and_exit_code() {
+    let dir = Scratch::new("wasi-echo-0");
+    let manifest = wasi_echo_manifest(&dir, 0, "");
+    let out = cli(&[
+        "run",
+        "guests/wasi_echo.wasm",
+        "--manifest",
+        &manifest,
+        "--json",
+    ]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let doc = out.json();
+    assert_eq!(doc["started"], true);
+    assert_eq!(doc["exit_code"], 0);
+    assert_eq!(doc["invoke"], Value::Null);
+    let wasi = &doc["wasi"];
+    // Returning 0 from main is no proc_exit at all.
+    assert_eq!(wasi["exit_code"], Value::Null);
+    assert_eq!(wasi["stdout_truncated"], false);
+    assert_eq!(wasi["stderr_truncated"], false);
+    let stdout = wasi["stdout"].as_str().unwrap();
+    for line in [
+        "argc=3\n",
+        "argv[0]=echo\n",
+        "argv[1]=one\n",
+        "argv[2]=two words\n",
+        "GREETING=hi\n",
+        "stdin bytes=3 ",
+        "/in/input.txt bytes=6 ",
+        "/out/result.txt written",
+    ] {
+        assert!(stdout.contains(line), "{line:?} not in {stdout:?}");
+    }
+    assert!(stdout.starts_with("argc=3\n"), "{stdout:?}");
+    assert_eq!(wasi["stderr"], "wasi_echo: done exit=0\n");
+    assert!(dir.0.join("out/result.txt").is_file());
+}
+
+#[test]
+fn run_json_a_nonzero_proc_exit_fails_the_start_with_its_code() {
+    let dir = Scratch::new("wasi-echo-3");
+    let manifest = wasi_echo_manifest(&dir, 3, "");
+    let out = cli(&[
+        "run",
+        "guests/wasi_echo.wasm",
+        "--manifest",
+        &manifest,
+        "--json",
+    ]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let doc = out.json();
+    assert_eq!(doc["exit_code"], 1);
+    assert_eq!(doc["started"], false);
+    assert_eq!(doc["start"]["error"]["kind"], "Exit");
+    assert_eq!(doc["start"]["error"]["exit_code"], 3);
+    assert_eq!(doc["health"], Value::Null);
+    // What the guest wrote before exiting is kept.
+    assert_eq!(doc["wasi"]["exit_code"], 3);
+    let stdout = doc["wasi"]["stdout"].as_str().unwrap();
+    assert!(stdout.starts_with("argc=3\n"), "{stdout:?}");
+    assert!(stdout.ends_with("exit=3\n"), "{stdout:?}");
+    assert_eq!(doc["wasi"]["stderr"], "wasi_echo: done exit=3\n");
+
+    // The text shows the same, and the exit code.
+    let out = cli(&["run", "guests/wasi_echo.wasm", "--manifest", &manifest]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    for line in [
+        "stdout    9 lines, 168 B",
+        "  | argc=3",
+        "  | argv[2]=two words",
+        "stderr    1 line, 23 B",
+        "  | wasi_echo: done exit=3",
+        "exit code 3 (proc_exit)",
+        "start failed: Exit: `_start` ended with proc_exit(3)",
+    ] {
+        assert!(
+            out.stdout.lines().any(|l| l == line),
+            "{line:?} not in:\n{}",
+            out.stdout
+        );
+    }
+}
+
+#[test]
+fn run_without_a_wasi_table_has_no_wasi_output() {
+    let doc = cli(&["run", "wat/good.wat", "--json"]).json();
+    assert_eq!(doc["wasi"], Value::Null);
+    assert_eq!(doc["invoke"], Value::Null);
+    let out = cli(&["run", "wat/good.wat"]);
+    assert!(!out.stdout.contains("stdout "), "{}", out.stdout);
+    assert!(!out.stdout.contains("exit code"), "{}", out.stdout);
+}
+
+#[test]
+fn run_flags_truncated_wasi_output() {
+    let dir = Scratch::new("wasi-echo-truncated");
+    let manifest = wasi_echo_manifest(&dir, 0, "max_output_bytes = 16");
+    let out = cli(&[
+        "run",
+        "guests/wasi_echo.wasm",
+        "--manifest",
+        &manifest,
+        "--json",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    let wasi = &out.json()["wasi"];
+    assert_eq!(wasi["stdout_truncated"], true);
+    assert_eq!(wasi["stdout"], "argc=3\nargv[0]=e");
+    assert_eq!(wasi["stderr_truncated"], true);
+    assert_eq!(wasi["stderr"].as_str().unwrap().len(), 16);
+
+    let out = cli(&["run", "guests/wasi_echo.wasm", "--manifest", &manifest]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    let heading = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("stdout "))
+        .unwrap();
+    assert!(heading.contains("(truncated"), "{heading}");
+    assert!(out.stdout.contains("  | argv[0]=e\n"), "{}", out.stdout);
+}
+
+/// A WASI command that writes escape sequences and a carriage return to
+/// stdout and stderr through `fd_write`, then calls `proc_exit(0)`.
+const HOSTILE_WASI_WAT: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_write"
+    (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "\1b[31mred\rFAKE\nok\n")
+  (data (i32.const 32) "err\1b]0;title\07\n")
+  ;; iovecs: stdout's (0, 17) at 64, stderr's (32, 14) at 72
+  (data (i32.const 64) "\00\00\00\00\11\00\00\00\20\00\00\00\0e\00\00\00")
+  (func (export "_start")
+    (drop (call $fd_write (i32.const 1) (i32.const 64) (i32.const 1) (i32.const 96)))
+    (drop (call $fd_write (i32.const 2) (i32.const 72) (i32.const 1) (i32.const 96)))
+    (call $proc_exit (i32.const 0))))
+"#;
+
+#[test]
+fn run_text_escapes_wasi_output_as_it_escapes_guest_logs() {
+    let dir = Scratch::new("wasi-hostile");
+    let module = dir.file("hostile.wat", HOSTILE_WASI_WAT);
+    let manifest = dir.file("m.toml", "[component]\nname = \"hostile\"\n[wasi]\n");
+    let out = cli(&["run", &module, "--manifest", &manifest]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_shown_safely("run stdout", &out.stdout);
+    for line in [
+        "stdout    2 lines, 17 B",
+        r"  | \x1b[31mred\rFAKE",
+        "  | ok",
+        "stderr    1 line, 14 B",
+        r"  | err\x1b]0;title\x07",
+        // proc_exit(0) is a success, with its code shown.
+        "exit code 0 (proc_exit)",
+        "cleanup   Exited",
+    ] {
+        assert!(
+            out.stdout.lines().any(|l| l == line),
+            "{line:?} not in:\n{}",
+            out.stdout
+        );
+    }
+    // The same escape as for host::log text.
+    let log = cli(&["run", &module, "--manifest", &manifest, "--json"]).json();
+    assert_eq!(log["wasi"]["stdout"], "\x1b[31mred\rFAKE\nok\n");
+    assert_eq!(log["wasi"]["stderr"], "err\x1b]0;title\x07\n");
+    assert_eq!(log["wasi"]["exit_code"], 0);
+    assert_eq!(log["started"], true);
+}
+
+fn invoke(args: &[&str]) -> Out {
+    cli(&[&["run", "guests/reactor_checksum.wasm", "--invoke"], args].concat())
+}
+
+#[test]
+fn run_invoke_calls_an_export_after_initialize() {
+    let out = invoke(&["fib", "10"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l == "invoke fib(i32 10) -> [i64 55]"),
+        "{}",
+        out.stdout
+    );
+    // `--json` after the arguments is still an option.
+    let out = invoke(&["fib", "10", "--json"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    let doc = out.json();
+    assert_eq!(doc["exit_code"], 0);
+    assert_eq!(doc["health"]["status"], "Healthy");
+    let call = &doc["invoke"];
+    assert_eq!(call["name"], "fib");
+    assert_eq!(
+        call["args"],
+        serde_json::json!([{"type": "i32", "value": 10}])
+    );
+    assert_eq!(call["ok"], true);
+    assert_eq!(call["error"], Value::Null);
+    assert_eq!(
+        call["results"],
+        serde_json::json!([{"type": "i64", "value": 55}])
+    );
+    assert!(call["duration_ms"].as_f64().unwrap() > 0.0);
+
+    // 1 only if _initialize ran the constructors before the call.
+    let doc = invoke(&["initialized", "--json"]).json();
+    assert_eq!(
+        doc["invoke"]["results"],
+        serde_json::json!([{"type": "i32", "value": 1}])
+    );
+
+    // Two arguments, a negative one as it is, and a suffixed one after `--`.
+    let doc = cli(&[
+        "run",
+        "--json",
+        "guests/reactor_checksum.wasm",
+        "--invoke",
+        "divide",
+        "-7",
+        "--",
+        "2:i32",
+    ])
+    .json();
+    assert_eq!(
+        doc["invoke"]["args"],
+        serde_json::json!([{"type": "i32", "value": -7}, {"type": "i32", "value": 2}])
+    );
+    assert_eq!(
+        doc["invoke"]["results"],
+        serde_json::json!([{"type": "i32", "value": -3}])
+    );
+}
+
+#[test]
+fn run_invoke_a_trap_exits_1() {
+    let out = invoke(&["divide", "1", "0"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("invoke divide(i32 1, i32 0) failed: Trap: "))
+        .unwrap_or_else(|| panic!("{}", out.stdout));
+    assert!(line.contains("unreachable"), "{line}");
+    assert!(out.stdout.contains("Ready -> Failed"), "{}", out.stdout);
+
+    let out = invoke(&["divide", "1", "0", "--json"]);
+    assert_eq!(out.code, 1);
+    let doc = out.json();
+    assert_eq!(doc["exit_code"], 1);
+    assert_eq!(doc["started"], true);
+    assert_eq!(doc["invoke"]["ok"], false);
+    assert_eq!(doc["invoke"]["results"], serde_json::json!([]));
+    assert_eq!(doc["invoke"]["error"]["kind"], "Trap");
+    assert_eq!(doc["stop"]["state"], "Terminated");
+}
+
+#[test]
+fn run_invoke_an_unknown_or_mistyped_export_exits_1() {
+    let out = invoke(&["no_such_export", "--json"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    let doc = out.json();
+    assert_eq!(doc["invoke"]["ok"], false);
+    assert_eq!(doc["invoke"]["error"]["kind"], "NotExported");
+    // Refused before any guest code ran: the actor is still healthy.
+    assert_eq!(doc["health"]["status"], "Healthy");
+
+    let out = invoke(&["fib", "10:i64"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("invoke fib(i64 10) failed: ExportSignature: "))
+        .unwrap_or_else(|| panic!("{}", out.stdout));
+    assert!(line.contains("[i32]"), "says what fib takes: {line}");
+}
+
+#[test]
+fn run_invoke_a_bad_argument_is_a_usage_error() {
+    for arg in [
+        "ten",
+        "1.5:i32",
+        "1:u8",
+        "99999999999999999999",
+        "5000000000:i32",
+    ] {
+        let out = invoke(&["fib", arg]);
+        assert_bad_input(&out, &format!("invalid --invoke argument '{arg}'"));
+    }
+    let doc = invoke(&["fib", "ten", "--json"]).json();
+    assert_eq!(doc["exit_code"], 2);
+    assert_eq!(doc["error"]["kind"], "Usage");
+    // Arguments without --invoke, or a hyphenated one before `--`: clap says.
+    assert_usage_error(
+        &cli(&["run", "guests/reactor_checksum.wasm", "10"]),
+        "--invoke",
+    );
+    assert_usage_error(&invoke(&["fib", "-1:i64"]), "-1");
+}
+
+#[test]
+fn check_summarises_wasi_imports_in_one_row() {
+    let out = cli(&["check", "guests/wasi_echo.wasm"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    let rows: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.contains("wasi_snapshot_preview1::"))
+        .filter(|l| !l.contains("problem") && !l.starts_with("NOT ADMITTED"))
+        .collect();
+    assert_eq!(rows.len(), 1, "{}", out.stdout);
+    assert!(
+        rows[0].starts_with("  imports   wasi_snapshot_preview1::*"),
+        "{}",
+        rows[0]
+    );
+    assert!(rows[0].contains("16 functions"), "{}", rows[0]);
+    assert!(
+        rows[0].ends_with("DENIED: add a [wasi] table to the manifest"),
+        "{}",
+        rows[0]
+    );
+    let hint = "to grant WASI, add a [wasi] table to the manifest (see README)";
+    assert_eq!(
+        out.stdout.lines().filter(|l| *l == hint).count(),
+        1,
+        "{}",
+        out.stdout
+    );
+    // Nothing to put under [permissions] for WASI.
+    assert!(!out.stdout.contains("imports = ["), "{}", out.stdout);
+
+    // The JSON keeps every import.
+    let doc = cli(&["check", "guests/wasi_echo.wasm", "--json"]).json();
+    let imports = doc["imports"].as_array().unwrap();
+    assert_eq!(imports.len(), 16);
+    assert!(
+        imports
+            .iter()
+            .all(|i| i["permitted"] == false && i["provided"] == true)
+    );
+    assert_eq!(doc["permissions_line"], Value::Null);
+
+    // Granted, it is one permitted row, and admitted.
+    let dir = Scratch::new("check-wasi");
+    let manifest = dir.file("m.toml", "[component]\nname = \"echo\"\n[wasi]\n");
+    let out = cli(&["check", "guests/wasi_echo.wasm", "--manifest", &manifest]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    let rows: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.contains("wasi_snapshot_preview1::"))
+        .collect();
+    assert_eq!(rows.len(), 1, "{}", out.stdout);
+    assert!(
+        rows[0].ends_with("16 functions  permitted (WASI)"),
+        "{}",
+        rows[0]
+    );
+    assert!(!out.stdout.contains(hint));
+}
+
+/// A WASI name WASI does not have keeps its own row beside the summary,
+/// and a denied non-WASI import still gets its manifest line.
+#[test]
+fn check_lists_unprovided_wasi_names_and_other_imports_apart() {
+    let dir = Scratch::new("check-wasi-mixed");
+    let module = dir.file(
+        "mixed.wat",
+        r#"(module
+  (import "host" "log" (func (param i32 i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func (param i32)))
+  (import "wasi_snapshot_preview1" "no_such" (func))
+  (func (export "_start")))"#,
+    );
+    let out = cli(&["check", &module]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    let has = |needle: &str| out.stdout.lines().any(|l| l.contains(needle));
+    assert!(
+        has("wasi_snapshot_preview1::*        2 functions"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        has("wasi_snapshot_preview1::no_such  func [] -> []"),
+        "{}",
+        out.stdout
+    );
+    assert!(!has("wasi_snapshot_preview1::fd_write"), "{}", out.stdout);
+    assert!(has("to grant WASI, add a [wasi] table"), "{}", out.stdout);
+    assert!(
+        has("to permit the denied import, put this line under [permissions]"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("  imports = [\"host::log\"]\n"),
+        "{}",
+        out.stdout
+    );
 }

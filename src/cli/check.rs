@@ -1,8 +1,10 @@
 //! `component-actor check FILE`: preflight without running guest code.
+//! The text report shows a module's WASI preview1 imports as one row
+//! ([`WasiSummary`]); `--json` lists every import.
 
-use component_actor::check::{CheckReport, preflight};
+use component_actor::check::{CheckReport, ImportCheck, preflight};
 use component_actor::{
-    ComponentError, ComponentManifest, ComponentSource, ErrorKind, HOST_FUNCTIONS,
+    ComponentError, ComponentManifest, ComponentSource, ErrorKind, HOST_FUNCTIONS, WASI_MODULE,
 };
 use serde::Serialize;
 
@@ -106,18 +108,30 @@ fn print_text(doc: &CheckDoc, args: &ModuleArgs, manifest: &ComponentManifest) {
         say(format!("  {label:<8}  {:<9} {status}", e.name));
     }
     let mut imports = super::table(["", "import", "type", "status"], &[]);
-    for (n, i) in report.imports.iter().enumerate() {
+    let wasi = WasiSummary::of(report);
+    let mut rows = 0;
+    let mut row = |cells: [String; 3]| {
+        let label = if rows == 0 { "  imports " } else { "" };
+        let [path, ty, status] = cells;
+        super::add_row(&mut imports, [label.into(), path, ty, status]);
+        rows += 1;
+    };
+    let mut wasi_shown = false;
+    for i in &report.imports {
+        if wasi.as_ref().is_some_and(|w| w.covers(i)) {
+            if let Some(w) = wasi.as_ref().filter(|_| !wasi_shown) {
+                wasi_shown = true;
+                row(w.row());
+            }
+            continue;
+        }
         let status = match (i.permitted, i.provided) {
             (true, true) => "permitted",
             (true, false) => "UNSUPPORTED: permitted, but nothing provides it",
             (false, true) => "DENIED",
             (false, false) => "DENIED (and no host function provides it)",
         };
-        let label = if n == 0 { "  imports " } else { "" };
-        super::add_row(
-            &mut imports,
-            [label.into(), i.path.clone(), i.ty.clone(), status.into()],
-        );
+        row([i.path.clone(), i.ty.clone(), status.into()]);
     }
     if report.imports.is_empty() {
         say("  imports   none");
@@ -152,6 +166,51 @@ fn print_text(doc: &CheckDoc, args: &ModuleArgs, manifest: &ComponentManifest) {
     print_verdict(doc);
 }
 
+/// The module's WASI preview1 functions as one row of the text report
+/// instead of one each (a C program imports a dozen or more): every
+/// function import from [`WASI_MODULE`] that WASI provides, when the
+/// manifest permits all of them or none. The others (a name WASI lacks, a
+/// memory imported from there, a mix of permitted and denied) stay rows
+/// of their own. `--json` lists every import.
+struct WasiSummary {
+    functions: usize,
+    permitted: bool,
+}
+
+impl WasiSummary {
+    fn of(report: &CheckReport) -> Option<Self> {
+        let wasi: Vec<&ImportCheck> = report
+            .imports
+            .iter()
+            .filter(|i| i.module == WASI_MODULE && i.provided)
+            .collect();
+        let permitted = wasi.first()?.permitted;
+        wasi.iter()
+            .all(|i| i.permitted == permitted)
+            .then_some(Self {
+                functions: wasi.len(),
+                permitted,
+            })
+    }
+
+    fn covers(&self, i: &ImportCheck) -> bool {
+        i.module == WASI_MODULE && i.provided
+    }
+
+    fn row(&self) -> [String; 3] {
+        let n = self.functions;
+        [
+            format!("{WASI_MODULE}::*"),
+            format!("{n} function{}", if n == 1 { "" } else { "s" }),
+            if self.permitted {
+                "permitted (WASI)".into()
+            } else {
+                "DENIED: add a [wasi] table to the manifest".into()
+            },
+        ]
+    }
+}
+
 fn print_verdict(doc: &CheckDoc) {
     let report = doc.report;
     for p in &report.problems {
@@ -162,10 +221,19 @@ fn print_verdict(doc: &CheckDoc) {
         None => say("admitted: start would get past every check made before guest code runs"),
         Some(e) => {
             say(format!("NOT ADMITTED: {}: {}", e.kind(), e.message()));
+            if report.needs_wasi() {
+                say("to grant WASI, add a [wasi] table to the manifest (see README)");
+            }
             if let Some(line) = &doc.permissions_line {
+                // The line leaves WASI imports out: the [wasi] table grants them.
+                let denied = report
+                    .denied()
+                    .iter()
+                    .filter(|(m, _)| *m != WASI_MODULE)
+                    .count();
                 say(format!(
                     "to permit the denied import{}, put this line under [permissions] in the manifest:",
-                    if doc.denied.len() == 1 { "" } else { "s" }
+                    if denied == 1 { "" } else { "s" }
                 ));
                 say(format!("  {line}"));
                 let unprovided: Vec<&str> = report

@@ -517,7 +517,8 @@ pub fn human_bytes(b: u64) -> String {
     }
 }
 
-/// One line describing a manifest's limits for the human output.
+/// One line describing a manifest's limits for the human output, and
+/// whether it grants WASI.
 pub fn describe_limits(manifest: &ComponentManifest) -> String {
     let l = manifest.limits();
     let fuel = match l.max_fuel {
@@ -526,11 +527,16 @@ pub fn describe_limits(manifest: &ComponentManifest) -> String {
     };
     let imports = imports(manifest);
     format!(
-        "memory {}, tables {} elements, {fuel}, {}/call, imports [{}]",
+        "memory {}, tables {} elements, {fuel}, {}/call, imports [{}]{}",
         human_bytes(l.max_memory_bytes),
         l.max_table_elements,
         human_duration(l.max_call_duration),
-        imports.join(", ")
+        imports.join(", "),
+        if manifest.wasi().is_some() {
+            ", WASI granted"
+        } else {
+            ""
+        }
     )
 }
 

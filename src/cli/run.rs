@@ -1,18 +1,54 @@
 //! `component-actor run FILE`: start, health check, stop, with each
-//! transition's time, memory, fuel and the cleanup outcome.
+//! transition's time, memory, fuel and the cleanup outcome; under a
+//! manifest with `[wasi]`, what the guest wrote to stdout and stderr and
+//! its exit code; with `--invoke NAME [ARGS...]`, one call of an export
+//! between the start and the health check.
 
 use std::time::{Duration, Instant};
 
 use component_actor::{
     ActorState, Child, ChildHealth, CleanupOutcome, ComponentActor, ComponentError,
-    ComponentManifest, ComponentSource, ErrorKind, InstanceStats,
+    ComponentManifest, ComponentSource, ErrorKind, InstanceStats, Val, WasiOutput,
 };
 use serde::Serialize;
 
 use super::logs::{Seen, Timeline};
 use super::{BadInput, Exit, ModuleArgs, ModuleHeader, human_bytes, human_duration, ms, say};
 
+/// `--invoke NAME [ARGS...]`: call one export of the started module.
+///
+/// ARGS are positional, after FILE, so options may come anywhere:
+/// `run f.wasm --invoke divide 1 0 --json` and `run f.wasm --json --invoke
+/// divide 1 0` are the same. A negative number is an ARG (`--invoke f -5`);
+/// anything else starting with `-` (`-inf`, `-5:i64`) goes after `--`:
+/// `run f.wasm --invoke f -- -inf -5:i64`.
+#[derive(clap::Args, Debug)]
+pub struct InvokeArgs {
+    /// After a successful start, and before the health check and the stop,
+    /// call export NAME with ARGS; a failed call exits 1.
+    #[arg(long, value_name = "NAME")]
+    pub invoke: Option<String>,
+    /// The arguments of --invoke, each an integer (i32 if it fits, else
+    /// i64), a decimal number, `inf` or `nan` (f64), or any of them with a
+    /// type suffix: `42:i64`, `1.5:f32`, `7:i32`, `2:f64` (`:i32` takes
+    /// up to 4294967295 and `:i64` up to 18446744073709551615 as bit patterns).
+    #[arg(
+        value_name = "ARGS",
+        requires = "invoke",
+        allow_negative_numbers = true
+    )]
+    pub invoke_args: Vec<String>,
+}
+
 /// The `run --json` document.
+///
+/// `wasi` is `null` unless the manifest has a `[wasi]` table; then it is
+/// what the guest wrote (stdout and stderr as lossy UTF-8 text, each
+/// flagged when output past `max_output_bytes` was dropped) and its
+/// `proc_exit` code (`null` when it never called `proc_exit`), from the
+/// start and every guest call after it. `invoke` is `null` unless
+/// `--invoke` was given and the start succeeded (otherwise nothing was
+/// called).
 #[derive(Serialize)]
 struct RunDoc<'a> {
     #[serde(flatten)]
@@ -25,7 +61,182 @@ struct RunDoc<'a> {
     stop: Stop<'a>,
     transitions: Vec<TransitionDoc>,
     logs: Vec<LogDoc>,
+    wasi: Option<WasiDoc>,
+    invoke: Option<Invoke>,
     exit_code: Exit,
+}
+
+/// [`WasiOutput`] in JSON: the bytes as (lossy UTF-8) text.
+#[derive(Serialize)]
+struct WasiDoc {
+    exit_code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    stdout_truncated: bool,
+    stderr_truncated: bool,
+}
+
+impl From<WasiOutput> for WasiDoc {
+    fn from(out: WasiOutput) -> Self {
+        // Destructured, not read field by field: a field added to
+        // `WasiOutput` fails to compile here until the document has it.
+        let WasiOutput {
+            stdout,
+            stderr,
+            stdout_truncated,
+            stderr_truncated,
+            exit_code,
+        } = out;
+        let text = |b: Vec<u8>| {
+            String::from_utf8(b)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        };
+        Self {
+            exit_code,
+            stdout: text(stdout),
+            stderr: text(stderr),
+            stdout_truncated,
+            stderr_truncated,
+        }
+    }
+}
+
+/// The `--invoke` call: what was called with what, and what came back.
+#[derive(Serialize)]
+struct Invoke {
+    name: String,
+    args: Vec<Value>,
+    ok: bool,
+    results: Vec<Value>,
+    error: Option<ComponentError>,
+    duration_ms: f64,
+    #[serde(skip)]
+    at: Duration,
+    #[serde(skip)]
+    stats: Option<InstanceStats>,
+}
+
+/// One WebAssembly value in a report: its type and its value (a JSON
+/// number for integers and finite floats; `"NaN"`, `"inf"`, `"-inf"` for
+/// the others, a hex string for a v128, `null` or `"non-null"` for a reference).
+#[derive(Serialize)]
+struct Value {
+    #[serde(rename = "type")]
+    ty: &'static str,
+    value: Number,
+    #[serde(skip)]
+    text: String,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Number {
+    I32(i32),
+    I64(i64),
+    F32(f32),
+    F64(f64),
+    Text(String),
+    Null,
+}
+
+impl Value {
+    fn of(v: &Val) -> Self {
+        let float = |x: f64, n: Number| {
+            if x.is_finite() {
+                n
+            } else {
+                Number::Text(format!("{x:?}"))
+            }
+        };
+        let reference = |ty, present: bool| {
+            let (value, text) = if present {
+                (Number::Text("non-null".into()), "non-null")
+            } else {
+                (Number::Null, "null")
+            };
+            Self {
+                ty,
+                value,
+                text: text.into(),
+            }
+        };
+        let (ty, value, text) = match v {
+            Val::I32(x) => ("i32", Number::I32(*x), x.to_string()),
+            Val::I64(x) => ("i64", Number::I64(*x), x.to_string()),
+            Val::F32(bits) => {
+                let x = f32::from_bits(*bits);
+                ("f32", float(f64::from(x), Number::F32(x)), format!("{x:?}"))
+            }
+            Val::F64(bits) => {
+                let x = f64::from_bits(*bits);
+                ("f64", float(x, Number::F64(x)), format!("{x:?}"))
+            }
+            Val::V128(x) => {
+                let hex = format!("0x{:032x}", x.as_u128());
+                ("v128", Number::Text(hex.clone()), hex)
+            }
+            Val::FuncRef(f) => return reference("funcref", f.is_some()),
+            Val::ExternRef(r) => return reference("externref", r.is_some()),
+            Val::AnyRef(r) => return reference("anyref", r.is_some()),
+            Val::ExnRef(r) => return reference("exnref", r.is_some()),
+            _ => return reference("ref", true),
+        };
+        Self { ty, value, text }
+    }
+
+    /// `i32 42`, as the text output shows it.
+    fn show(&self) -> String {
+        format!("{} {}", self.ty, self.text)
+    }
+}
+
+/// Parses one `--invoke` argument (see [`InvokeArgs::invoke_args`]).
+///
+/// # Errors
+///
+/// A usage error naming the argument.
+fn parse_arg(arg: &str) -> Result<Val, BadInput> {
+    let bad = |why: &str| {
+        BadInput::usage(format!(
+            "invalid --invoke argument '{arg}': {why} (an integer, a decimal number, inf or nan, optionally with :i32, :i64, :f32 or :f64)"
+        ))
+    };
+    let (num, ty) = match arg.rsplit_once(':') {
+        Some((num, ty)) => (num, Some(ty)),
+        None => (arg, None),
+    };
+    let integer = {
+        let digits = num.strip_prefix(['+', '-']).unwrap_or(num);
+        !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+    };
+    let int = |lo: i128, hi: i128, what: &str| {
+        num.parse::<i128>()
+            .ok()
+            .filter(|v| (lo..=hi).contains(v))
+            .ok_or_else(|| bad(&format!("out of range for {what}")))
+    };
+    let float = || num.parse::<f64>().map_err(|_| bad("not a number"));
+    match ty {
+        None if integer => {
+            let v = int(i64::MIN.into(), i64::MAX.into(), "i64")?;
+            // `v` is within i64 here, and within i32 when it fits.
+            Ok(i32::try_from(v).map_or(Val::I64(v as i64), Val::I32))
+        }
+        None => float().map(|x| Val::F64(x.to_bits())),
+        Some("i32") if integer => Ok(Val::I32(
+            int(i32::MIN.into(), u32::MAX.into(), "i32")? as i32
+        )),
+        Some("i64") if integer => Ok(Val::I64(
+            int(i64::MIN.into(), u64::MAX.into(), "i64")? as i64
+        )),
+        Some("i32" | "i64") => Err(bad("not an integer")),
+        Some("f32") => num
+            .parse::<f32>()
+            .map(|x| Val::F32(x.to_bits()))
+            .map_err(|_| bad("not a number")),
+        Some("f64") => float().map(|x| Val::F64(x.to_bits())),
+        Some(other) => Err(bad(&format!("unknown type suffix ':{other}'"))),
+    }
 }
 
 #[derive(Serialize)]
@@ -77,13 +288,20 @@ struct LogDoc {
 ///
 /// # Errors
 ///
-/// [`BadInput`] if the module file or the manifest cannot be used.
+/// [`BadInput`] if the module file or the manifest cannot be used, or an
+/// `--invoke` argument cannot be parsed (checked before anything runs).
 pub fn main(
     args: &ModuleArgs,
+    invoke: &InvokeArgs,
     stop_timeout: Duration,
     json: bool,
     timeline: Option<Timeline>,
 ) -> Result<Exit, BadInput> {
+    let params = invoke
+        .invoke_args
+        .iter()
+        .map(|a| parse_arg(a))
+        .collect::<Result<Vec<Val>, BadInput>>()?;
     super::require_file(&args.file, "module")?;
     let manifest = super::load_manifest(&args.file, args.manifest.as_deref())?;
     let runtime = super::runtime()?;
@@ -106,6 +324,30 @@ pub fn main(
         return Err(BadInput::from_error(e));
     }
     let start_stats = actor.stats().filter(|_| started.is_ok());
+    let invoked = invoke
+        .invoke
+        .as_deref()
+        .filter(|_| started.is_ok())
+        .map(|name| {
+            let at = t0.elapsed();
+            let t = Instant::now();
+            let result = rt.block_on(actor.call(name, &params));
+            let duration_ms = ms(t.elapsed());
+            let (results, error) = match result {
+                Ok(values) => (values.iter().map(Value::of).collect(), None),
+                Err(e) => (Vec::new(), Some(e)),
+            };
+            Invoke {
+                name: name.to_string(),
+                args: params.iter().map(Value::of).collect(),
+                ok: error.is_none(),
+                results,
+                error,
+                duration_ms,
+                at,
+                stats: actor.stats(),
+            }
+        });
     let health = started.is_ok().then(|| {
         let at = t0.elapsed();
         let t = Instant::now();
@@ -145,7 +387,7 @@ pub fn main(
         }
     }
 
-    let exit = Exit::from_ok(started.is_ok());
+    let exit = Exit::from_ok(started.is_ok() && invoked.as_ref().is_none_or(|i| i.ok));
     let doc = RunDoc {
         header: ModuleHeader::new("run", &args.file, args.manifest.as_deref(), &manifest),
         component: manifest.name(),
@@ -172,6 +414,11 @@ pub fn main(
         },
         transitions,
         logs,
+        // Read after the stop: everything the start and the calls wrote.
+        wasi: manifest
+            .wasi()
+            .map(|_| WasiDoc::from(actor.wasi_output().unwrap_or_default())),
+        invoke: invoked,
         exit_code: exit,
     };
     if json {
@@ -190,7 +437,7 @@ fn print_text(doc: &RunDoc, manifest: &ComponentManifest, stop_timeout: Duration
     let mut rows: Vec<(f64, String, Option<f64>, Option<InstanceStats>)> = Vec::new();
     for t in &doc.transitions {
         let (took, stats) = match &t.states {
-            (_, ActorState::Ready | ActorState::Failed(_)) => {
+            (ActorState::Starting, ActorState::Ready | ActorState::Failed(_)) => {
                 (Some(doc.start.duration_ms), doc.start.stats)
             }
             (ActorState::Stopping, ActorState::Terminated) => {
@@ -203,6 +450,13 @@ fn print_text(doc: &RunDoc, manifest: &ComponentManifest, stop_timeout: Duration
     if let Some(h) = &doc.health {
         let event = format!("health: {}", h.status);
         rows.push((ms(h.at), event, Some(h.duration_ms), h.stats));
+    }
+    if let Some(i) = &doc.invoke {
+        let event = match &i.error {
+            None => format!("invoke {}: ok", i.name),
+            Some(e) => format!("invoke {}: {}", i.name, e.kind()),
+        };
+        rows.push((ms(i.at), event, Some(i.duration_ms), i.stats));
     }
     for l in &doc.logs {
         rows.push((l.at_ms, format!("guest log: {}", l.message), None, None));
@@ -227,6 +481,25 @@ fn print_text(doc: &RunDoc, manifest: &ComponentManifest, stop_timeout: Duration
     }
     super::say_table(&table);
     say("");
+    if let Some(w) = &doc.wasi {
+        say_stream("stdout", &w.stdout, w.stdout_truncated);
+        say_stream("stderr", &w.stderr, w.stderr_truncated);
+        match w.exit_code {
+            Some(code) => say(format!("exit code {code} (proc_exit)")),
+            None => say("exit code none (the guest did not call proc_exit)"),
+        }
+    }
+    if let Some(i) = &doc.invoke {
+        let args: Vec<String> = i.args.iter().map(Value::show).collect();
+        let call = format!("invoke {}({})", i.name, args.join(", "));
+        match &i.error {
+            None => {
+                let results: Vec<String> = i.results.iter().map(Value::show).collect();
+                say(format!("{call} -> [{}]", results.join(", ")));
+            }
+            Some(e) => say(format!("{call} failed: {}: {}", e.kind(), e.message())),
+        }
+    }
     if let Some(h) = &doc.health
         && let Some(r) = &h.reason
     {
@@ -257,11 +530,42 @@ fn print_text(doc: &RunDoc, manifest: &ComponentManifest, stop_timeout: Duration
             if let Some(e) = doc.stop.error {
                 say(format!("stop failed: {}: {}", e.kind(), e.message()));
             }
+            let invoked = match &doc.invoke {
+                Some(i) if i.ok => format!("; invoke {} ok", i.name),
+                Some(i) => format!("; invoke {} FAILED", i.name),
+                None => String::new(),
+            };
             say(format!(
-                "result    started; health {}; stopped ({}); cleanup {cleanup}",
+                "result    started{invoked}; health {}; stopped ({}); cleanup {cleanup}",
                 doc.health.as_ref().map(|h| h.status).unwrap_or("-"),
                 doc.stop.state,
             ));
         }
+    }
+}
+
+/// A guest's stdout or stderr as a block: a heading with its size, then
+/// each line indented, escaped by [`say`] as guest log text is.
+fn say_stream(name: &str, text: &str, truncated: bool) {
+    let cut = if truncated {
+        " (truncated: output past max_output_bytes was dropped)"
+    } else {
+        ""
+    };
+    if text.is_empty() {
+        say(format!("{name}    empty{cut}"));
+        return;
+    }
+    // Split at line feeds only: a `\r` is guest text, shown escaped.
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    let lines: Vec<&str> = body.split('\n').collect();
+    say(format!(
+        "{name}    {} line{}, {}{cut}",
+        lines.len(),
+        if lines.len() == 1 { "" } else { "s" },
+        human_bytes(text.len() as u64)
+    ));
+    for line in lines {
+        say(format!("  | {line}"));
     }
 }
