@@ -7,8 +7,11 @@
 //! case runs for a minute), nothing panics, and the result is `Ok` (then the
 //! actor is Ready, answers a health check and stops to Terminated) or a
 //! typed error of a kind a start may report, with the actor Failed.
+//! The WASI guests (the `wat/wasi_*` fixtures and the C modules of
+//! `guests/`) are mutated too and started with WASI granted (no
+//! directories, a small output cap), where `proc_exit` may also end them.
 //! `PROPTEST_CASES` sets the number of cases of each test (default 10,000
-//! each, 20,000 in all).
+//! for bytes and for mutated modules, 1,000 for mutated WASI modules).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use component_actor::{
     ActorState, Child, ComponentActor, ComponentManifest, ComponentSource, ErrorKind,
-    ResourceLimits, Runtime, RuntimeConfig, WASM_MAGIC,
+    ResourceLimits, Runtime, RuntimeConfig, WASM_MAGIC, WasiConfig,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
@@ -51,6 +54,42 @@ fn tight() -> ComponentManifest {
         .allow_import("host", "log")
         .build()
         .unwrap()
+}
+
+/// [`tight`], with WASI granted: no arguments, no directories, 4 KiB of
+/// output per stream.
+fn tight_wasi() -> ComponentManifest {
+    ComponentManifest::builder("hostile")
+        .limits(tight().limits().clone())
+        .allow_import("host", "log")
+        .wasi(WasiConfig {
+            max_output_bytes: 4096,
+            ..WasiConfig::default()
+        })
+        .build()
+        .unwrap()
+}
+
+/// The WASI guests: `wat/wasi_*.wat` compiled, and `guests/*.wasm`.
+fn wasi_seeds() -> Vec<Vec<u8>> {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut paths: Vec<_> = ["wat", "guests"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(format!("{root}/{d}")).unwrap())
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            (name.starts_with("wasi_") && name.ends_with(".wat")) || name.ends_with(".wasm")
+        })
+        .collect();
+    paths.sort();
+    let seeds: Vec<Vec<u8>> = paths
+        .iter()
+        .filter_map(|p| wat::parse_file(p).ok())
+        .collect();
+    assert!(seeds.len() >= 10, "only {} WASI seeds", seeds.len());
+    seeds
 }
 
 /// Every fixture that parses, compiled to a binary.
@@ -183,6 +222,8 @@ struct Tally {
 }
 
 struct World {
+    /// The manifest every case starts under.
+    manifest: ComponentManifest,
     tokio: tokio::runtime::Runtime,
     runtime: Runtime,
     tally: std::cell::RefCell<Tally>,
@@ -208,6 +249,7 @@ impl World {
             }
         });
         World {
+            manifest: tight(),
             tokio: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -222,8 +264,11 @@ impl World {
     /// Starts `bytes` under tight limits and checks the whole lifecycle.
     fn check(&self, bytes: Vec<u8>) -> Result<(), TestCaseError> {
         let began = Instant::now();
-        let mut actor =
-            ComponentActor::new(&self.runtime, ComponentSource::from_bytes(bytes), tight());
+        let mut actor = ComponentActor::new(
+            &self.runtime,
+            ComponentSource::from_bytes(bytes),
+            self.manifest.clone(),
+        );
         let result = self.tokio.block_on(async {
             let r = actor.start().await;
             let state = actor.state();
@@ -245,7 +290,13 @@ impl World {
             }
             Err(e) => {
                 *tally.errors.entry(e.kind().as_str()).or_default() += 1;
-                prop_assert!(START_ERRORS.contains(&e.kind()), "unexpected kind: {}", e);
+                // `proc_exit(n)`, n != 0, from a WASI guest.
+                let exit = e.kind() == ErrorKind::Exit && self.manifest.wasi().is_some();
+                prop_assert!(
+                    START_ERRORS.contains(&e.kind()) || exit,
+                    "unexpected kind: {}",
+                    e
+                );
                 prop_assert_eq!(e.component(), "hostile");
                 prop_assert!(!e.to_string().contains('\n'), "multi-line error: {}", e);
                 prop_assert_eq!(state.name(), "Failed", "after {}", e);
@@ -309,6 +360,29 @@ fn mutated_modules_never_panic_or_hang() {
         });
     let result = runner.run(&strategy, |bytes| world.check(bytes));
     println!("hostile mutated modules: {:?}", world.tally.borrow());
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
+#[test]
+fn mutated_wasi_modules_never_panic_or_hang() {
+    let mut world = World::new("mutated_wasi_modules_never_panic_or_hang");
+    world.manifest = tight_wasi();
+    let seeds = wasi_seeds();
+    let mut runner = runner(1_000, "proptest-regressions/prop_hostile_wasi.txt");
+    let strategy = (
+        proptest::sample::select(seeds),
+        proptest::collection::vec(mutation(), 1..4),
+    )
+        .prop_map(|(mut wasm, mutations)| {
+            for m in &mutations {
+                m.apply(&mut wasm);
+            }
+            wasm
+        });
+    let result = runner.run(&strategy, |bytes| world.check(bytes));
+    println!("hostile mutated WASI modules: {:?}", world.tally.borrow());
     if let Err(e) = result {
         panic!("{e}");
     }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use component_actor::{
     ActorState, Child, ChildHealth, CleanupOutcome, ComponentActor, ComponentManifest,
-    ComponentSource, ErrorKind, ResourceLimits, Runtime, RuntimeConfig,
+    ComponentSource, ErrorKind, Preopen, ResourceLimits, Runtime, RuntimeConfig, WasiConfig,
 };
 
 const CYCLES: usize = 10_000;
@@ -39,6 +39,7 @@ enum Expect {
 enum CleanupOutcome2 {
     Completed,
     TimedOut,
+    NotExported,
 }
 
 struct Fixture {
@@ -61,7 +62,50 @@ fn short_deadline() -> ResourceLimits {
     }
 }
 
-/// Ten fixtures, one per cycle in turn: half good, half hostile.
+/// A WASI actor: the C command `guests/wasi_echo.wasm` with stdin from a
+/// file, a read-only and a writable preopen (each start opens both
+/// directories: file descriptors that must all be closed again).
+fn wasi_echo() -> Fixture {
+    let dir =
+        std::env::temp_dir().join(format!("component-actor-resources-{}", std::process::id()));
+    for sub in ["in", "out"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+    std::fs::write(dir.join("in/input.txt"), "input\n").unwrap();
+    std::fs::write(dir.join("stdin.bin"), "stdin\n").unwrap();
+    let wasi = WasiConfig {
+        stdin: Some(dir.join("stdin.bin")),
+        preopens: vec![
+            Preopen {
+                host: dir.join("in"),
+                guest: "/in".into(),
+                writable: false,
+            },
+            Preopen {
+                host: dir.join("out"),
+                guest: "/out".into(),
+                writable: true,
+            },
+        ],
+        ..WasiConfig::default()
+    };
+    Fixture {
+        source: wasm("../guests/wasi_echo.wasm"),
+        manifest: ComponentManifest::builder("wasi_echo")
+            .limits(ResourceLimits {
+                max_call_duration: Duration::from_secs(10),
+                ..ResourceLimits::default()
+            })
+            .wasi(wasi)
+            .build()
+            .unwrap(),
+        stop_timeout: Duration::from_millis(100),
+        expect: Expect::Runs(CleanupOutcome2::NotExported),
+    }
+}
+
+/// Twelve fixtures, one per cycle in turn: half good (one a WASI command),
+/// half hostile (one a WASI guest asleep in a host call past its deadline).
 fn fixtures() -> Vec<Fixture> {
     let fixture = |file: &str, limits: ResourceLimits, stop_ms: u64, expect: Expect| Fixture {
         source: wasm(file),
@@ -105,7 +149,7 @@ fn fixtures() -> Vec<Fixture> {
             100,
             Expect::StartFails(ErrorKind::Deadline),
         ),
-        good(),
+        wasi_echo(),
         fixture(
             "log_denied.wat",
             ResourceLimits::default(),
@@ -119,6 +163,17 @@ fn fixtures() -> Vec<Fixture> {
             3,
             Expect::Runs(CleanupOutcome2::TimedOut),
         ),
+        good(),
+        Fixture {
+            source: wasm("wasi_sleep.wat"),
+            manifest: ComponentManifest::builder("wasi_sleep")
+                .limits(short_deadline())
+                .wasi(WasiConfig::default())
+                .build()
+                .unwrap(),
+            stop_timeout: Duration::from_millis(100),
+            expect: Expect::StartFails(ErrorKind::Deadline),
+        },
     ]
 }
 
@@ -134,6 +189,7 @@ async fn cycle(runtime: &Runtime, f: &Fixture) {
             let got = match actor.last_cleanup() {
                 Some(CleanupOutcome::Completed) => CleanupOutcome2::Completed,
                 Some(CleanupOutcome::TimedOut) => CleanupOutcome2::TimedOut,
+                Some(CleanupOutcome::NotExported) => CleanupOutcome2::NotExported,
                 other => panic!("cleanup outcome {other:?}"),
             };
             assert_eq!(got, cleanup);
@@ -276,8 +332,13 @@ fn eventually(what: &str, mut f: impl FnMut() -> bool) {
 
 #[test]
 fn ten_thousand_cycles_and_a_hundred_runtimes_return_to_baseline() {
+    // One blocking-pool thread, started in the warm-up: WASI file calls
+    // run on tokio's blocking pool, whose threads are the embedder's to
+    // size (see tests/heap_support), and the thread count must come back
+    // exactly.
     let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .max_blocking_threads(1)
         .build()
         .unwrap();
     let mut fixtures = fixtures();
@@ -320,10 +381,12 @@ fn ten_thousand_cycles_and_a_hundred_runtimes_return_to_baseline() {
     assert_eq!(at_end.maps, base.maps, "mappings in /proc/self/maps");
     assert_eq!(at_end.fds, base.fds, "open file descriptors");
     assert_eq!(at_end.threads, base.threads, "threads");
-    // log_denied is refused before it is compiled, so it is never cached.
+    // log_denied is refused before it is compiled, so it is never cached:
+    // good, start_trap, memory_grow_trap, start_infinite_loop,
+    // cleanup_hang, wasi_echo and wasi_sleep are.
     assert_eq!(
         runtime.cached_modules(),
-        5,
+        7,
         "one cache entry per distinct admitted module"
     );
     drop(runtime);

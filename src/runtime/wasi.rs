@@ -219,6 +219,9 @@ pub(crate) fn context(
         cap,
     };
     let mut b = WasiCtxBuilder::new();
+    // File I/O stays on tokio's blocking pool (wasmtime-wasi's default).
+    // Not `allow_blocking_current_thread`: with it, a guest's sleep in
+    // `poll_oneoff` is a `std::thread::sleep` that no timer can cut short.
     b.arg(component)
         .args(&config.args)
         .stdin(MemoryInputPipe::new(stdin.clone()))

@@ -133,8 +133,13 @@ pub struct Report {
 /// Runs the gate: warm-up, baseline, [`CYCLES`] cycles, comparison. Must be
 /// called with a `dhat::Profiler` running. Panics if the live heap grew.
 pub fn run(name: &str, gate: Gate) -> Report {
+    // One blocking-pool thread: a WASI guest's file calls run on tokio's
+    // blocking pool, which otherwise may start a new thread for a call
+    // made just before the last one's thread is idle again (threads that
+    // live on for the pool's keep-alive, and would show as growth here).
     let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .max_blocking_threads(1)
         .build()
         .unwrap();
     let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
