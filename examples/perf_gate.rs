@@ -36,6 +36,9 @@ const BOUNDS: &[(&str, f64)] = &[
     ("cold start p50", 1.20),
     ("hanging stop p50", 1.15),
     ("hanging stop p90", 1.35),
+    // Issue 11: a WASI actor's warm start within 1.25x of raw wasmtime +
+    // wasmtime-wasi building the same context, plus the same slack.
+    ("wasi warm start p50", 1.30),
 ];
 
 fn bound(name: &str) -> Option<f64> {
@@ -218,4 +221,39 @@ async fn measure(allocation: Allocation, scale: usize, out: &mut Vec<Figure>) {
     push("hanging stop p50", &mut oh, &mut rh, 50.0);
     push("hanging stop p90", &mut oh, &mut rh, 90.0);
     push("hanging stop p99", &mut oh, &mut rh, 99.0);
+
+    // WASI warm start: context + instantiate + `_start` (one fd_write),
+    // ours (then a stop, untimed) against raw wasmtime + wasmtime-wasi.
+    let wasi = wasi_guest();
+    let raw_wasi = RawWasi::new(&raw, &wasi);
+    {
+        let mut a = wasi_actor(&ours, &wasi);
+        start_ready(&mut a).await; // compiles and caches
+        stop_terminated(&mut a, STOP_TIMEOUT).await;
+        drop(raw_wasi.start().await);
+    }
+    let (mut ow, mut rw, mut ctx) = (vec![], vec![], vec![]);
+    for _ in 0..50 * scale {
+        for _ in 0..100 {
+            let mut a = wasi_actor(&ours, &wasi);
+            let (t, r) = time(a.start()).await;
+            r.expect("WASI start succeeds");
+            ow.push(t);
+            stop_terminated(&mut a, STOP_TIMEOUT).await;
+        }
+        for _ in 0..100 {
+            let (t, store) = time(raw_wasi.start()).await;
+            rw.push(t);
+            drop(store);
+            let (t, c) = time(async { RawWasi::context() }).await;
+            ctx.push(t);
+            drop(c);
+        }
+    }
+    println!(
+        "{alloc}: building a WASI preview1 context alone (wasmtime-wasi): {:.2?} (p50)",
+        percentile(&mut ctx, 50.0)
+    );
+    push("wasi warm start p50", &mut ow, &mut rw, 50.0);
+    push("wasi warm start p99", &mut ow, &mut rw, 99.0);
 }

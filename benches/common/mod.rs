@@ -346,3 +346,102 @@ pub async fn time<F: std::future::Future>(f: F) -> (Duration, F::Output) {
     let out = f.await;
     (t.elapsed(), out)
 }
+
+/// A WASI command for the WASI figures: `_start` writes one line to stdout
+/// through `fd_write` (the `wat/wasi_hello.wat` fixture, without headers).
+pub const WASI_GUEST: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "\10\00\00\00\0c\00\00\00")
+  (data (i32.const 16) "hello, wasi\n")
+  (func (export "_start")
+    (if (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 32))
+      (then unreachable))))"#;
+
+/// The binary of [`WASI_GUEST`].
+pub fn wasi_guest() -> Arc<[u8]> {
+    wat::parse_str(WASI_GUEST)
+        .expect("WASI_GUEST parses")
+        .into()
+}
+
+/// A WASI actor for [`WASI_GUEST`]: `[wasi]` with its defaults (no
+/// arguments, environment or directories; 1 MiB of output per stream).
+pub fn wasi_actor(rt: &Runtime, bytes: &Arc<[u8]>) -> ComponentActor {
+    let manifest = ComponentManifest::builder("wasi_hello")
+        .wasi(component_actor::WasiConfig::default())
+        .build()
+        .expect("manifest");
+    ComponentActor::new(rt, ComponentSource::Bytes(bytes.clone()), manifest)
+}
+
+/// The raw baseline's per-store state under WASI: wasmtime-wasi's
+/// preview1 context and the same limiter.
+pub struct RawWasiData {
+    wasi: wasmtime_wasi::p1::WasiP1Ctx,
+    limiter: RawLimiter,
+}
+
+/// Raw wasmtime + wasmtime-wasi doing what a WASI actor's start does: a
+/// context like ours (argv[0] the name, empty stdin, stdout and stderr
+/// captured in memory, no network), a store with the limiter, fuel and an
+/// epoch deadline, instantiation, `_start`. Shares [`Raw`]'s engine.
+pub struct RawWasi {
+    engine: Engine,
+    pre: InstancePre<RawWasiData>,
+}
+
+impl RawWasi {
+    pub fn new(raw: &Raw, bytes: &[u8]) -> Self {
+        let engine = raw.engine.clone();
+        let module = Module::from_binary(&engine, bytes).expect("raw compile");
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p1::add_to_linker_async(&mut linker, |d: &mut RawWasiData| &mut d.wasi)
+            .expect("raw WASI link");
+        let pre = linker.instantiate_pre(&module).expect("raw link");
+        Self { engine, pre }
+    }
+
+    /// Builds the WASI context alone.
+    pub fn context() -> wasmtime_wasi::p1::WasiP1Ctx {
+        use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
+        let mut b = wasmtime_wasi::WasiCtxBuilder::new();
+        b.arg("wasi_hello")
+            .stdin(MemoryInputPipe::new(bytes::Bytes::new()))
+            .stdout(MemoryOutputPipe::new(1 << 20))
+            .stderr(MemoryOutputPipe::new(1 << 20))
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
+        b.build_p1()
+    }
+
+    /// Context + store + instantiate + `_start`; the store is returned, to
+    /// be dropped outside the timing (as an actor's start keeps its store).
+    pub async fn start(&self) -> Store<RawWasiData> {
+        let mut store = Store::new(
+            &self.engine,
+            RawWasiData {
+                wasi: Self::context(),
+                limiter: RawLimiter {
+                    max_memory: MAX_MEMORY,
+                    memory: 0,
+                },
+            },
+        );
+        store.limiter(|d| &mut d.limiter);
+        store.set_fuel(FUEL).expect("fuel");
+        store.set_epoch_deadline(ticks(STOP_TIMEOUT));
+        let instance = self
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .expect("raw instantiate");
+        let start = instance
+            .get_typed_func::<(), ()>(&mut store, "_start")
+            .expect("_start");
+        store.set_fuel(FUEL).expect("fuel");
+        start.call_async(&mut store, ()).await.expect("raw _start");
+        store
+    }
+}

@@ -497,7 +497,7 @@ impl ComponentActor {
                 let output = Output::new();
                 self.shared.record().wasi = Some(output.clone());
                 Some((
-                    wasi::context(&self.shared.id, config, &stdin, &output)?,
+                    Box::new(wasi::context(&self.shared.id, config, &stdin, &output)?),
                     output,
                 ))
             }

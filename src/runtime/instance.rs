@@ -108,20 +108,15 @@ impl<P: WasmParams, R: WasmResults> Lazy<P, R> {
     }
 }
 
-/// A guest call's future, bounded from the outside too when the store has
-/// WASI: epoch interruption stops guest code, but not a guest blocked in
+/// A WASI guest call's future, bounded from the outside too: epoch interruption stops guest code, but not a guest blocked in
 /// a host call (`poll_oneoff` sleeping, a read), so the call is also cut
 /// off by a timer at its deadline, as a [`Trap::Interrupt`] (a deadline).
 /// Dropping the call's future there leaves the instance poisoned, as any
 /// call that did not return normally does.
 async fn bounded<T>(
-    wasi: bool,
     timeout: Duration,
     call: impl Future<Output = wasmtime::Result<T>>,
 ) -> wasmtime::Result<T> {
-    if !wasi {
-        return call.await;
-    }
     match tokio::time::timeout(timeout, call).await {
         Ok(result) => result,
         Err(_) => Err(Trap::Interrupt.into()),
@@ -139,7 +134,7 @@ impl WasmInstance {
         prepared: &Prepared,
         component: Arc<str>,
         limits: &ResourceLimits,
-        wasi: Option<(WasiP1Ctx, Arc<Output>)>,
+        wasi: Option<(Box<WasiP1Ctx>, Arc<Output>)>,
     ) -> Result<Self, ComponentError> {
         if prepared.wasi != wasi.is_some() {
             return Err(ComponentError::new(
@@ -155,12 +150,15 @@ impl WasmInstance {
         let fuel_budget = limits.max_fuel;
         store::arm(&mut store, limits.max_call_duration, fuel_budget);
         let busy = wake.enter();
-        let result = bounded(
-            has_wasi,
-            limits.max_call_duration,
-            prepared.pre.instantiate_async(&mut store),
-        )
-        .await;
+        let result = if has_wasi {
+            bounded(
+                limits.max_call_duration,
+                prepared.pre.instantiate_async(&mut store),
+            )
+            .await
+        } else {
+            prepared.pre.instantiate_async(&mut store).await
+        };
         drop(busy);
         let fuel_consumed = store::fuel_used(&store, fuel_budget);
         let instance = result.map_err(|e| {
@@ -208,6 +206,9 @@ impl WasmInstance {
             (Phase::Start, |e| &mut e.start),
         ];
         for (phase, export) in steps {
+            if matches!(export(&mut self.exports), Lazy::Absent) {
+                continue;
+            }
             match self.call_export(phase, export, (), timeout, limits).await {
                 None | Some(Ok(())) => {}
                 Some(Err(e)) if e.exit_code() == Some(0) => return Ok(()),
@@ -343,7 +344,12 @@ impl WasmInstance {
         let wasi = self.store.data().has_wasi();
         self.begin(phase.clone(), timeout);
         let busy = self.wake.enter();
-        let result = bounded(wasi, timeout, func.call_async(&mut self.store, params)).await;
+        // Only a WASI store pays for the timer (and the extra future).
+        let result = if wasi {
+            bounded(timeout, func.call_async(&mut self.store, params)).await
+        } else {
+            func.call_async(&mut self.store, params).await
+        };
         drop(busy);
         Some(self.end(phase, timeout, limits, result))
     }
@@ -399,12 +405,15 @@ impl WasmInstance {
         let wasi = self.store.data().has_wasi();
         self.begin(phase.clone(), timeout);
         let busy = self.wake.enter();
-        let result = bounded(
-            wasi,
-            timeout,
-            func.call_async(&mut self.store, params, &mut results),
-        )
-        .await;
+        let result = if wasi {
+            bounded(
+                timeout,
+                func.call_async(&mut self.store, params, &mut results),
+            )
+            .await
+        } else {
+            func.call_async(&mut self.store, params, &mut results).await
+        };
         drop(busy);
         self.end(phase, timeout, limits, result).map(|()| results)
     }

@@ -28,7 +28,9 @@ pub(crate) struct StoreData {
     logs: u64,
     /// The WASI context, exactly when the manifest grants WASI (and the
     /// linker then links preview1, whose functions reach it by [`Self::wasi`]).
-    wasi: Option<WasiP1Ctx>,
+    /// Boxed: a context is hundreds of bytes, and the store data is
+    /// allocated and moved with every store, WASI or not.
+    wasi: Option<Box<WasiP1Ctx>>,
 }
 
 impl StoreData {
@@ -89,7 +91,7 @@ pub(crate) fn new(
     engine: &Engine,
     component: Arc<str>,
     limits: &ResourceLimits,
-    wasi: Option<WasiP1Ctx>,
+    wasi: Option<Box<WasiP1Ctx>>,
 ) -> Store<StoreData> {
     let data = StoreData {
         component,
