@@ -13,6 +13,13 @@ here as the reference host) gives it, as far as the guest can tell:
     wrote to a writable preopen, and a read-only one left untouched),
   * and the files the case expects to exist afterwards.
 
+Invoke cases do the same for a reactor's exports: `component-actor run
+MODULE --manifest M.toml --invoke NAME ARGS --json` (no [wasi] table: the
+reactors import nothing) against wasmtime-py instantiating the module with
+no imports, calling `_initialize` and then the export. Compared: whether the
+call returned, its results (type and value each), and for a trap the trap's
+reason (the `wasm trap: ...` text).
+
 Each case also carries a few expectations of its own (lines stdout must
 hold, the exit code), checked against both hosts, so a reference host that
 was set up wrong (a read-only preopen that is writable, say) cannot make
@@ -39,6 +46,7 @@ Environment:
 
 from __future__ import annotations
 
+import ast
 import copy
 import dataclasses
 import inspect
@@ -48,7 +56,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zlib
 from pathlib import Path
+from typing import Callable
 
 import wasmtime
 
@@ -93,6 +103,10 @@ class Case:
     # Lines stdout must contain, and the exit code, on both hosts.
     expect_lines: list[str] = dataclasses.field(default_factory=list)
     expect_exit: int | None = 0
+    # stderr exactly, when given; guest path -> exact bytes afterwards.
+    expect_stderr: str | None = None
+    # More checks of the outcome: problems found, as text (none: fine).
+    check: Callable[["Outcome"], list[str]] | None = None
 
     @property
     def component(self) -> str:
@@ -110,7 +124,90 @@ class Outcome:
     note: str = ""  # anything odd about the run (truncation, a trap)
 
 
+@dataclasses.dataclass
+class InvokeCase:
+    """A reactor's export called once after `_initialize`, on both hosts."""
+
+    name: str
+    module: str  # file name under guests/
+    export: str
+    args: list[int] = dataclasses.field(default_factory=list)
+    # On both hosts: the results as (type, value), or a trap with this reason.
+    expect_results: list[tuple[str, int]] | None = None
+    expect_trap: str | None = None
+
+    @property
+    def component(self) -> str:
+        return Path(self.module).stem
+
+
+@dataclasses.dataclass
+class InvokeOutcome:
+    """What a call of an export gave, as far as a host can see."""
+
+    ok: bool
+    results: list[list]  # [type, value] each
+    error: str  # "" when ok; "trap: REASON" for a trap, else "KIND: message"
+    note: str = ""  # anything odd about the run (a failed start, say)
+
+
 SECRET = b"outside the sandbox\n"
+
+
+def zlib_input(size: int) -> bytes:
+    """Text that compresses somewhat (not a single repeated byte), `size` bytes."""
+    lines = b"".join(b"%06d the quick brown fox jumps over the lazy dog %d\n" % (i, i * i % 977)
+                     for i in range(size // 40 + 1))
+    return lines[:size]
+
+
+def checksum_table() -> bytes:
+    """reactor_checksum's 4 KiB table, as its constructor fills it."""
+    x, out = 12345, bytearray()
+    for _ in range(4096):
+        x = (x * 1103515245 + 12345) & 0xFFFFFFFF
+        out.append((x >> 16) & 0xFF)
+    return bytes(out)
+
+
+def i32(v: int) -> int:
+    return v - (1 << 32) if v >= 1 << 31 else v
+
+
+NESTED_JSON = (
+    b'{\n  "name": "component-actor",\n  "version": [1, 2, 3],\n'
+    b'  "nested": {"a": {"b": {"c": [true, false, null, {"d": "\\u00e9\\n\\t\\"q\\""}]}}},\n'
+    b'  "numbers": [0, -1, 2.5, 1e100, -3.25e-7, 12345678901234],\n'
+    b'  "empty": {"o": {}, "a": []},\n  "unicode": "h\xc3\xa9llo \xe2\x9c\x93"\n}\n'
+)
+ZLIB_100K = zlib_input(100 * 1024)
+ZLIB_9 = zlib_input(20000)
+
+
+def zlib_check(data: bytes, out_file: str | None = None) -> Callable[["Outcome"], list[str]]:
+    """zlib_cmd's line against Python's zlib: the input's length and checksums,
+    and (with `out_file`, a guest path) that the file written inflates back to
+    `data` and is as long as the line says. Compressed bytes themselves may
+    differ between zlib versions, so they are compared only between hosts."""
+    def check(out: "Outcome") -> list[str]:
+        line = next((l for l in out.stdout.splitlines() if l.startswith("in=")), "")
+        fields = dict(f.split("=", 1) for f in line.split() if "=" in f)
+        want = {"in": str(len(data)), "crc32": "%08x" % zlib.crc32(data),
+                "adler32": "%08x" % zlib.adler32(data), "roundtrip": "ok"}
+        problems = [f"{k}={fields.get(k)}, expected {v}" for k, v in want.items() if fields.get(k) != v]
+        if out_file:
+            guest, _, rel = out_file.rpartition("/")
+            content = out.trees.get(guest, {}).get(rel)
+            try:
+                raw = ast.literal_eval(content) if content and content.startswith("b") else None
+                if raw is None or zlib.decompress(raw) != data:
+                    problems.append(f"{out_file} does not inflate to the input")
+                elif str(len(raw)) != fields.get("deflated"):
+                    problems.append(f"{out_file} has {len(raw)} bytes, deflated={fields.get('deflated')}")
+            except (zlib.error, ValueError, SyntaxError) as e:
+                problems.append(f"{out_file}: {e}")
+        return problems
+    return check
 
 CASES = [
     Case(
@@ -182,6 +279,55 @@ CASES = [
             "read /data/existing.txt: ok bytes=14 ",
         ],
     ),
+    Case(
+        "cjson-ok",
+        "cjson_cmd.wasm",
+        stdin=NESTED_JSON,
+        expect_lines=[
+            '{"name":"component-actor","version":[1,2,3],"nested":{"a":{"b":{"c":'
+            '[true,false,null,{"d":"\u00e9\\n\\t\\"q\\""}]}}},"numbers":[0,-1,2.5,1e+100,'
+            '-3.25e-07,12345678901234],"empty":{"o":{},"a":[]},"unicode":"h\u00e9llo \u2713"}',
+            "items=6",
+        ],
+    ),
+    Case(
+        "cjson-parse-error",
+        "cjson_cmd.wasm",
+        stdin=b'{"a": [1, 2,, 3]}',
+        expect_stderr="parse error near byte 12\n",
+        expect_exit=2,
+    ),
+    Case(
+        "zlib-level-9-out",
+        "zlib_cmd.wasm",
+        args=["9"],
+        env={"ZLIB_OUT": "/out/data.z"},
+        stdin=ZLIB_9,
+        preopens=[Preopen("/out", writable=True)],
+        expect_files=["/out/data.z"],
+        expect_lines=["in=20000 deflated=", "wrote /out/data.z bytes="],
+        check=zlib_check(ZLIB_9, "/out/data.z"),
+    ),
+    Case(
+        "zlib-100k-stdin",
+        "zlib_cmd.wasm",
+        stdin=ZLIB_100K,
+        expect_lines=["in=102400 deflated="],
+        check=zlib_check(ZLIB_100K),
+    ),
+    InvokeCase("reactor-initialized", "reactor_checksum.wasm", "initialized",
+               expect_results=[("i32", 1)]),
+    InvokeCase("reactor-fib-40", "reactor_checksum.wasm", "fib", [40],
+               expect_results=[("i64", 102334155)]),
+    InvokeCase("reactor-adler32-0-4096", "reactor_checksum.wasm", "adler32_of_range", [0, 4096],
+               expect_results=[("i32", i32(zlib.adler32(checksum_table())))]),
+    InvokeCase("reactor-adler32-100-50", "reactor_checksum.wasm", "adler32_of_range", [100, 50],
+               expect_results=[("i32", i32(zlib.adler32(checksum_table()[100:150])))]),
+    InvokeCase("reactor-divide-by-0", "reactor_checksum.wasm", "divide", [1, 0],
+               expect_trap="wasm `unreachable` instruction executed"),
+    InvokeCase("zlib-reactor-compress-bound", "zlib_reactor.wasm", "zlib_compress_bound", [100000],
+               # compressBound: n + n/4096 + n/16384 + n/2^25 + 13
+               expect_results=[("i32", 100000 + 24 + 6 + 0 + 13)]),
 ]
 
 
@@ -358,6 +504,171 @@ def run_ours(case: Case, base: Path) -> Outcome:
                    "; ".join(notes))
 
 
+# ------------------------------------------------- invoking reactors
+
+def trap_reason(message: str) -> str:
+    """The `wasm trap: REASON` part of a trap's message (either host's)."""
+    for line in message.splitlines():
+        if "wasm trap: " in line:
+            return line.split("wasm trap: ", 1)[1].strip()
+    return message.strip().splitlines()[0] if message.strip() else ""
+
+
+def invoke_reference(case: InvokeCase) -> InvokeOutcome:
+    """Instantiates the module with no imports, runs `_initialize`, calls the export."""
+    engine = wasmtime.Engine()
+    store = wasmtime.Store(engine)
+    store.set_limits(memory_size=MAX_MEMORY_BYTES)
+    module = wasmtime.Module.from_file(engine, str(GUESTS / case.module))
+    instance = wasmtime.Linker(engine).instantiate(store, module)
+    exports = instance.exports(store)
+    if "_initialize" in exports:
+        exports["_initialize"](store)
+    func = exports[case.export]
+    ftype = func.type(store)
+    params = [str(t) for t in ftype.params]
+    if params != ["i32" if -(1 << 31) <= a < (1 << 31) else "i64" for a in case.args]:
+        raise RuntimeError(f"{case.export} takes {params}; the case's arguments {case.args} do not fit")
+    try:
+        got = func(store, *case.args)
+    except wasmtime.Trap as e:
+        return InvokeOutcome(False, [], "trap: " + trap_reason(str(e)))
+    except wasmtime.WasmtimeError as e:
+        return InvokeOutcome(False, [], "error: " + str(e).splitlines()[0])
+    types = [str(t) for t in ftype.results]
+    values = [] if got is None else list(got) if isinstance(got, tuple) else [got]
+    return InvokeOutcome(True, [[t, v] for t, v in zip(types, values)], "")
+
+
+def invoke_manifest(case: InvokeCase) -> str:
+    """Limits only: the reactors import nothing, so no [wasi] table."""
+    return "\n".join([
+        "[component]",
+        f"name = {toml_str(case.component)}",
+        "[limits]",
+        f"max_call_duration_ms = {MAX_CALL_DURATION_MS}",
+        f"max_memory_bytes = {MAX_MEMORY_BYTES}",
+        'max_fuel = "none"',
+        "",
+    ])
+
+
+def invoke_doc_of_reference(case: InvokeCase) -> dict:
+    """Self-test: the reference's call as the CLI's `run --invoke --json` document."""
+    out = invoke_reference(case)
+    kind, _, reason = out.error.partition(": ")
+    error = None if out.ok else {
+        "component": case.component, "kind": "Trap" if kind == "trap" else "Other",
+        "message": f"`{case.export}` trapped: wasm trap: {reason}" if kind == "trap" else reason,
+        "denied": [], "denied_imports": [], "exit_code": None}
+    return {
+        "started": True,
+        "start": {"ok": True, "error": None},
+        "wasi": None,
+        "invoke": {"name": case.export,
+                   "args": [{"type": "i32" if -(1 << 31) <= a < (1 << 31) else "i64", "value": a}
+                            for a in case.args],
+                   "ok": out.ok, "results": [{"type": t, "value": v} for t, v in out.results],
+                   "error": error},
+    }
+
+
+def invoke_ours(case: InvokeCase, base: Path) -> InvokeOutcome:
+    """Runs `component-actor run MODULE --invoke NAME ARGS --json`, reads "invoke"."""
+    if os.environ.get("WASI_REFERENCE_SELFTEST"):
+        doc = invoke_doc_of_reference(case)
+    else:
+        base.mkdir(parents=True)
+        (base / "M.toml").write_text(invoke_manifest(case))
+        cli = os.environ.get("COMPONENT_ACTOR", str(ROOT / "target/release/component-actor"))
+        cmd = [cli, "run", str(GUESTS / case.module), "--manifest", str(base / "M.toml"),
+               "--invoke", case.export, *map(str, case.args), "--json"]
+        proc = subprocess.run(cmd, capture_output=True, timeout=120)
+        try:
+            doc = json.loads(proc.stdout)
+        except ValueError:
+            err = proc.stderr.decode(errors="replace").strip().splitlines()
+            raise RuntimeError(f"no JSON from the CLI (exit {proc.returncode}): "
+                               + (err[-1] if err else "no stderr")) from None
+    inv = doc.get("invoke")
+    if not isinstance(inv, dict):
+        start_error = (doc.get("start") or {}).get("error")
+        raise RuntimeError(f'the CLI\'s JSON has no "invoke" object (start error: {short(start_error)})')
+    notes = []
+    if doc.get("started") is not True:
+        notes.append(f"started={doc.get('started')}")
+    if inv.get("name") != case.export:
+        notes.append(f"invoke.name={inv.get('name')}")
+    got_args = [a.get("value") for a in inv.get("args") or []]
+    if got_args != case.args:
+        notes.append(f"invoke.args={got_args}")
+    ok = inv.get("ok") is True
+    err = inv.get("error") or {}
+    if ok:
+        error = ""
+        if err:
+            notes.append(f"ok with an error {short(err)}")
+    elif err.get("kind") == "Trap":
+        error = "trap: " + trap_reason(err.get("message", ""))
+    else:
+        error = f"{err.get('kind')}: {err.get('message')}"
+    results = [[r.get("type"), r.get("value")] for r in inv.get("results") or []]
+    return InvokeOutcome(ok, results, error, "; ".join(notes))
+
+
+def invoke_compare(ref: InvokeOutcome, ours: InvokeOutcome) -> list[str]:
+    return [f"{f}: reference={short(getattr(ref, f))} ours={short(getattr(ours, f))}"
+            for f in ("ok", "results", "error", "note") if getattr(ref, f) != getattr(ours, f)]
+
+
+def invoke_unmet(case: InvokeCase, who: str, out: InvokeOutcome) -> list[str]:
+    misses = []
+    if case.expect_trap is not None:
+        if out.ok or out.error != "trap: " + case.expect_trap:
+            misses.append(f"{who}: {'returned' if out.ok else out.error}, expected a trap "
+                          f"({case.expect_trap})")
+    elif case.expect_results is not None:
+        want = [list(r) for r in case.expect_results]
+        if not out.ok or out.results != want:
+            misses.append(f"{who}: {out.results if out.ok else out.error}, expected {want}")
+    return misses
+
+
+def invoke_self_check(ref: InvokeOutcome) -> None:
+    """Self-test: each perturbed field of a copy must be reported."""
+    perturb = {
+        "ok": lambda o: setattr(o, "ok", not o.ok),
+        "results": lambda o: o.results.append(["i32", 0]),
+        "value": lambda o: o.results and o.results[0].__setitem__(1, o.results[0][1] + 1),
+        "error": lambda o: setattr(o, "error", o.error + "x"),
+    }
+    for name, change in perturb.items():
+        other = copy.deepcopy(ref)
+        change(other)
+        if other == ref:  # "value" with no results
+            continue
+        assert invoke_compare(ref, other), f"selftest: a changed {name} went unnoticed"
+
+
+def run_invoke_case(case: InvokeCase, tmp: Path, selftest: bool, verbose: bool) -> list[str]:
+    """The lines to print for an invoke case (empty: ok)."""
+    ref = invoke_reference(case)
+    if verbose:
+        print(f"---- {case.name}: reference {case.export}{tuple(case.args)} -> "
+              f"{ref.results if ref.ok else ref.error}")
+    problems = invoke_unmet(case, "reference", ref)
+    if problems:
+        return [f"FAIL {case.name}: " + "; ".join(problems)]
+    if selftest:
+        invoke_self_check(ref)
+    try:
+        ours = invoke_ours(case, tmp / "ours")
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+        return [f"DIFF {case.name}: ours: {e}"]
+    return [f"DIFF {case.name}: {d}"
+            for d in invoke_compare(ref, ours) + invoke_unmet(case, "ours", ours)]
+
+
 # ---------------------------------------------------------- comparison
 
 def short(v: object, limit: int = 200) -> str:
@@ -393,6 +704,10 @@ def unmet(case: Case, who: str, out: Outcome) -> list[str]:
         guest, _, rel = path.rpartition("/")
         if rel not in out.trees.get(guest, {}):
             misses.append(f"{who}: {path} missing")
+    if case.expect_stderr is not None and out.stderr != case.expect_stderr:
+        misses.append(f"{who}: stderr {short(out.stderr)}, expected {short(case.expect_stderr)}")
+    if case.check:
+        misses.extend(f"{who}: {p}" for p in case.check(out))
     return misses
 
 
@@ -421,6 +736,11 @@ def main(argv: list[str]) -> int:
     bad = 0
     for case in cases:
         with tempfile.TemporaryDirectory(prefix=f"wasi-ref-{case.name}-") as tmp:
+            if isinstance(case, InvokeCase):
+                lines = run_invoke_case(case, Path(tmp), selftest, verbose)
+                bad += bool(lines)
+                print("\n".join(lines) if lines else f"ok   {case.name}")
+                continue
             ref = run_reference(case, Path(tmp) / "reference")
             if verbose:
                 print(f"---- {case.name}: reference exit {ref.exit_code}")
