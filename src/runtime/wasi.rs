@@ -324,6 +324,35 @@ mod tests {
         assert_eq!(c.check_write().unwrap(), WRITE_PERMIT);
     }
 
+    /// The tokio-side stream (`StdoutStream::async_stream`, what
+    /// wasmtime-wasi's other adapters write through) keeps the same cap and
+    /// accepts every byte.
+    #[test]
+    fn the_async_stream_has_the_same_cap() {
+        use tokio::io::AsyncWriteExt;
+        let output = Output::new();
+        let c = Capture {
+            output: output.clone(),
+            which: Which::Stderr,
+            cap: 4,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut w = Box::into_pin(c.async_stream());
+            assert_eq!(w.write(b"abc").await.unwrap(), 3);
+            assert_eq!(w.write(b"defg").await.unwrap(), 4, "dropped, not refused");
+            w.flush().await.unwrap();
+            w.shutdown().await.unwrap();
+        });
+        let s = output.snapshot();
+        assert_eq!(s.stderr, b"abcd");
+        assert!(s.stderr_truncated);
+        assert!(s.stdout.is_empty());
+        assert!(!c.is_terminal());
+    }
+
     #[test]
     fn the_signatures_are_preview1s() {
         use wasmparser::ValType::{I32, I64};
