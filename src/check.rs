@@ -39,7 +39,7 @@ use crate::manifest::WASI_MODULE;
 use crate::runtime::engine::Runtime;
 use crate::runtime::loader::ComponentSource;
 use crate::runtime::prepare::{
-    Inspection, Item, LIFECYCLE_EXPORTS, Stage, check_header, check_size, expected_signature,
+    ACTOR_EXPORTS, Inspection, Item, Stage, check_header, check_size, expected_signature,
     host_signature, problems,
 };
 
@@ -59,7 +59,7 @@ pub struct CheckReport {
         serde(rename = "compile_ms", serialize_with = "crate::ser::option_ms")
     )]
     pub compile_time: Option<Duration>,
-    /// The lifecycle exports (`_start`, `_cleanup`, `_health`), whether
+    /// The exports the actor calls (lifecycle and messages), whether
     /// exported or not; empty when the module's sections were not read.
     pub exports: Vec<ExportCheck>,
     /// Every import, in the module's order; empty when the module's
@@ -150,9 +150,10 @@ impl CheckReport {
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExportCheck {
-    /// `_start`, `_cleanup` or `_health`.
+    /// `_initialize`, `_start`, `_cleanup`, `_health`, `alloc-message` or
+    /// `handle-message`.
     pub name: &'static str,
-    /// The required type, `[] -> []` or `[] -> [i32]`.
+    /// The required type, such as `[] -> [i32]`.
     pub expected: String,
     /// The exported item's type (`[i32] -> []`, `a global`, ...); `None`
     /// when not exported, which is allowed.
@@ -267,17 +268,18 @@ pub fn preflight(
                     && host_signature(&i.module, &i.name).is_some(),
             })
             .collect();
-        report.exports = LIFECYCLE_EXPORTS
+        report.exports = ACTOR_EXPORTS
             .iter()
-            .map(|&(export, results)| {
-                let found = inspection.export(export).map(|item| match item {
+            .map(|rule| {
+                let found = inspection.export(rule.name).map(|item| match item {
                     Item::Func(Some(sig)) => sig.to_string(),
                     other => format!("a {}", other.describe()),
                 });
+                let expected = expected_signature(rule);
                 ExportCheck {
-                    name: export,
-                    expected: expected_signature(results),
-                    ok: found.is_none() || found.as_deref() == Some(&expected_signature(results)),
+                    name: rule.name,
+                    ok: found.is_none() || found.as_deref() == Some(&expected),
+                    expected,
                     found,
                 }
             })

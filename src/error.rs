@@ -73,11 +73,25 @@ pub enum ErrorKind {
     /// [`ComponentActor::call`](crate::ComponentActor::call) named an export
     /// the module does not have (or that is not a function).
     NotExported,
+    /// [`Address::try_send`](crate::Address::try_send) found the mailbox
+    /// full; the message comes back with the error.
+    MailboxFull,
+    /// The message was not handled because the actor is not running: it
+    /// was sent to an actor that is not Ready, was still queued when a stop
+    /// came, or was queued behind a message that failed the actor.
+    Stopped,
+    /// A message, or a guest's reply, is larger than the manifest's
+    /// `[mailbox] max_message_bytes`.
+    MessageTooLarge,
+    /// The guest broke the message ABI: `alloc-message` or `handle-message`
+    /// returned a pointer and length outside its memory (the actor stays
+    /// Ready: no guest call was cut off).
+    MessageAbi,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 21] = [
+    pub const ALL: [ErrorKind; 25] = [
         ErrorKind::Load,
         ErrorKind::EmptyModule,
         ErrorKind::InvalidMagic,
@@ -99,6 +113,10 @@ impl ErrorKind {
         ErrorKind::UnsupportedImport,
         ErrorKind::Exit,
         ErrorKind::NotExported,
+        ErrorKind::MailboxFull,
+        ErrorKind::Stopped,
+        ErrorKind::MessageTooLarge,
+        ErrorKind::MessageAbi,
     ];
 
     /// The kind's stable name, identical to the variant name (`"MemoryLimit"`).
@@ -125,6 +143,10 @@ impl ErrorKind {
             ErrorKind::UnsupportedImport => "UnsupportedImport",
             ErrorKind::Exit => "Exit",
             ErrorKind::NotExported => "NotExported",
+            ErrorKind::MailboxFull => "MailboxFull",
+            ErrorKind::Stopped => "Stopped",
+            ErrorKind::MessageTooLarge => "MessageTooLarge",
+            ErrorKind::MessageAbi => "MessageAbi",
         }
     }
 }

@@ -28,13 +28,14 @@ mod sync;
 
 pub use actor::child::{Child, ChildHealth};
 pub use actor::component_actor::{ActorHandle, CleanupOutcome, ComponentActor};
+pub use actor::mailbox::{Address, Delivery, SendError};
 pub use actor::state::{ActorState, is_legal_step};
 pub use error::{ComponentError, ErrorKind, UnknownErrorKind};
 pub use import_path::{import_label, import_toml_entry};
 pub use manifest::{
-    ComponentManifest, MAX_CALL_DURATION, MAX_MEMORY_BYTES, MAX_MODULE_BYTES, MAX_OUTPUT_BYTES,
-    MAX_TABLE_ELEMENTS, ManifestBuilder, PermissionManifest, Preopen, ResourceLimits, WASI_MODULE,
-    WasiConfig,
+    ComponentManifest, MAX_CALL_DURATION, MAX_MAILBOX_CAPACITY, MAX_MEMORY_BYTES,
+    MAX_MESSAGE_BYTES, MAX_MODULE_BYTES, MAX_OUTPUT_BYTES, MAX_TABLE_ELEMENTS, MailboxConfig,
+    ManifestBuilder, PermissionManifest, Preopen, ResourceLimits, WASI_MODULE, WasiConfig,
 };
 pub use runtime::engine::{Allocation, MAX_EPOCH_TICK, MIN_EPOCH_TICK, Runtime, RuntimeConfig};
 pub use runtime::host::{HOST_FUNCTIONS, MAX_LOG_BYTES};

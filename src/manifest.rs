@@ -24,6 +24,10 @@
 //! stdin = "input.bin"         # optional file fed as stdin; default empty
 //! preopens = [ { host = "data", guest = "/data", writable = false } ]
 //! max_output_bytes = 1048576  # per stream; past it output is dropped and flagged
+//!
+//! [mailbox]                   # every key optional; defaults shown
+//! capacity = 1024             # messages queued before try_send is MailboxFull
+//! max_message_bytes = 65536   # largest message, and largest reply
 //! ```
 //!
 //! Relative `stdin` and `preopens` host paths are relative to the
@@ -57,6 +61,11 @@ pub const MAX_MODULE_BYTES: u64 = 1 << 30;
 /// The largest `[wasi] max_output_bytes` a manifest may ask for (64 MiB
 /// per stream: captured output is held in memory).
 pub const MAX_OUTPUT_BYTES: u64 = 64 << 20;
+/// The largest `[mailbox] capacity` a manifest may ask for.
+pub const MAX_MAILBOX_CAPACITY: usize = 1 << 20;
+/// The largest `[mailbox] max_message_bytes` a manifest may ask for
+/// (16 MiB: each message is copied into guest memory).
+pub const MAX_MESSAGE_BYTES: u32 = 16 << 20;
 pub use crate::import_path::WASI_MODULE;
 
 /// Limits enforced on one actor's store and on each of its guest calls.
@@ -283,6 +292,49 @@ impl WasiConfig {
     }
 }
 
+/// The actor's mailbox: the manifest's `[mailbox]` table.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MailboxConfig {
+    /// Messages that may wait in the mailbox; past it `try_send` is
+    /// [`ErrorKind::MailboxFull`] and `send` waits. From 1 to
+    /// [`MAX_MAILBOX_CAPACITY`].
+    pub capacity: usize,
+    /// The largest message, and the largest reply, in bytes. From 1 to
+    /// [`MAX_MESSAGE_BYTES`].
+    pub max_message_bytes: u32,
+}
+
+impl Default for MailboxConfig {
+    /// 1,024 messages of up to 64 KiB.
+    fn default() -> Self {
+        Self {
+            capacity: 1024,
+            max_message_bytes: 64 << 10,
+        }
+    }
+}
+
+impl MailboxConfig {
+    /// Checks both fields; [`ManifestBuilder::build`] calls it.
+    fn validate(&self, component: &str) -> Result<(), ComponentError> {
+        let bad = |msg: String| Err(ComponentError::new(component, ErrorKind::Manifest, msg));
+        if self.capacity == 0 || self.capacity > MAX_MAILBOX_CAPACITY {
+            return bad(format!(
+                "mailbox.capacity = {} is outside 1..={MAX_MAILBOX_CAPACITY}",
+                self.capacity
+            ));
+        }
+        if self.max_message_bytes == 0 || self.max_message_bytes > MAX_MESSAGE_BYTES {
+            return bad(format!(
+                "mailbox.max_message_bytes = {} is outside 1..={MAX_MESSAGE_BYTES}",
+                self.max_message_bytes
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// A component's name, limits and permissions.
 ///
 /// In TOML ([`from_toml_str`](Self::from_toml_str), [`from_file`](Self::from_file)):
@@ -303,6 +355,10 @@ impl WasiConfig {
 /// # "module::name" (only when that is unambiguous: exactly one `::`, with
 /// # something on each side) or as a table, which can name any pair:
 /// imports = ["host::log", { module = "a::b", name = "c" }]
+///
+/// [mailbox]                   # every key optional; defaults shown
+/// capacity = 1024             # messages queued before try_send is MailboxFull
+/// max_message_bytes = 65536   # largest message, and largest reply
 /// ```
 ///
 /// Unknown keys are errors, and so are limits that cannot be meant: zero or
@@ -316,6 +372,7 @@ pub struct ComponentManifest {
     limits: ResourceLimits,
     permissions: PermissionManifest,
     wasi: Option<WasiConfig>,
+    mailbox: MailboxConfig,
 }
 
 impl ComponentManifest {
@@ -337,6 +394,7 @@ impl ComponentManifest {
             limits: ResourceLimits::default(),
             permissions: PermissionManifest::default(),
             wasi: None,
+            mailbox: MailboxConfig::default(),
         }
     }
 
@@ -358,6 +416,11 @@ impl ComponentManifest {
     /// The WASI grant (the `[wasi]` table), if any.
     pub fn wasi(&self) -> Option<&WasiConfig> {
         self.wasi.as_ref()
+    }
+
+    /// The mailbox's capacity and message size (the `[mailbox]` table).
+    pub fn mailbox(&self) -> &MailboxConfig {
+        &self.mailbox
     }
 
     /// Parses the TOML form shown on [`ComponentManifest`].
@@ -414,6 +477,13 @@ impl ComponentManifest {
                 stdin: w.stdin,
                 preopens: w.preopens,
                 max_output_bytes: w.max_output_bytes.unwrap_or(defaults.max_output_bytes),
+            });
+        }
+        if let Some(m) = doc.mailbox {
+            let defaults = MailboxConfig::default();
+            builder = builder.mailbox(MailboxConfig {
+                capacity: m.capacity.unwrap_or(defaults.capacity),
+                max_message_bytes: m.max_message_bytes.unwrap_or(defaults.max_message_bytes),
             });
         }
         for import in doc.permissions.imports {
@@ -475,6 +545,7 @@ pub struct ManifestBuilder {
     limits: ResourceLimits,
     permissions: PermissionManifest,
     wasi: Option<WasiConfig>,
+    mailbox: MailboxConfig,
 }
 
 impl ManifestBuilder {
@@ -498,6 +569,13 @@ impl ManifestBuilder {
     pub fn wasi(mut self, wasi: WasiConfig) -> Self {
         self.permissions.wasi = true;
         self.wasi = Some(wasi);
+        self
+    }
+
+    /// Replaces the mailbox's capacity and message size (checked by
+    /// [`build`](Self::build)).
+    pub fn mailbox(mut self, mailbox: MailboxConfig) -> Self {
+        self.mailbox = mailbox;
         self
     }
 
@@ -545,11 +623,13 @@ impl ManifestBuilder {
         if let Some(w) = &self.wasi {
             w.validate(&self.name)?;
         }
+        self.mailbox.validate(&self.name)?;
         Ok(ComponentManifest {
             name: self.name,
             limits: self.limits,
             permissions: self.permissions,
             wasi: self.wasi,
+            mailbox: self.mailbox,
         })
     }
 }
@@ -563,6 +643,14 @@ struct TomlManifest {
     #[serde(default)]
     permissions: TomlPermissions,
     wasi: Option<TomlWasi>,
+    mailbox: Option<TomlMailbox>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct TomlMailbox {
+    capacity: Option<usize>,
+    max_message_bytes: Option<u32>,
 }
 
 #[derive(Deserialize, Default)]
@@ -937,6 +1025,57 @@ mod tests {
         )
         .unwrap();
         assert_eq!(m.limits().max_module_bytes, 1024);
+    }
+
+    #[test]
+    fn the_mailbox_table_is_read_and_validated_in_code_and_in_toml() {
+        let m = ComponentManifest::from_toml_str(
+            "[component]\nname = \"a\"\n[mailbox]\ncapacity = 8\n",
+        )
+        .unwrap();
+        assert_eq!(m.mailbox().capacity, 8);
+        assert_eq!(m.mailbox().max_message_bytes, 64 << 10);
+        assert_eq!(
+            ComponentManifest::new("a").unwrap().mailbox(),
+            &MailboxConfig::default()
+        );
+        for (capacity, bytes, needle) in [
+            (0, 1, "mailbox.capacity = 0 is outside"),
+            (MAX_MAILBOX_CAPACITY + 1, 1, "mailbox.capacity"),
+            (1, 0, "mailbox.max_message_bytes = 0 is outside"),
+            (1, MAX_MESSAGE_BYTES + 1, "mailbox.max_message_bytes"),
+        ] {
+            let config = MailboxConfig {
+                capacity,
+                max_message_bytes: bytes,
+            };
+            let e = ComponentManifest::builder("a")
+                .mailbox(config)
+                .build()
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Manifest);
+            assert!(e.to_string().contains(needle), "{e}");
+            let text = format!(
+                "[component]\nname = \"a\"\n[mailbox]\ncapacity = {capacity}\nmax_message_bytes = {bytes}\n"
+            );
+            let e = ComponentManifest::from_toml_str(&text).unwrap_err();
+            assert!(e.to_string().contains(needle), "{e}");
+        }
+        for (capacity, bytes) in [(1, 1), (MAX_MAILBOX_CAPACITY, MAX_MESSAGE_BYTES)] {
+            let config = MailboxConfig {
+                capacity,
+                max_message_bytes: bytes,
+            };
+            let m = ComponentManifest::builder("a")
+                .mailbox(config)
+                .build()
+                .unwrap();
+            assert_eq!(m.mailbox(), &config);
+        }
+        let e =
+            ComponentManifest::from_toml_str("[component]\nname = \"a\"\n[mailbox]\nsize = 8\n")
+                .unwrap_err();
+        assert!(e.to_string().contains("unknown field"), "{e}");
     }
 
     #[test]

@@ -15,7 +15,12 @@
 //! ;; @source: file | binary | empty | truncate:N | magic:HEX
 //! ;; @stop-timeout-ms: N                         (default 100)
 //! ;; @expect-stdout: text                        (a WASI guest's stdout; \n \t \0 \\ \xHH)
+//! ;; @message: text                              (sent after the start, in order; escapes as above)
+//! ;; @expect-reply: text | error <ErrorKind>     (one per @message, after it)
 //! ```
+//!
+//! Messages are handed to the actor one at a time after a successful
+//! start ([`ComponentActor::handle_message`]), before the health check.
 //!
 //! `@source` turns one WAT file into a binary input: `binary` feeds the
 //! compiled bytes through [`ComponentSource::from_bytes`], `truncate:N`
@@ -194,6 +199,9 @@ pub struct Expectation {
     /// What a WASI guest writes to stdout (lossy UTF-8), whether or not
     /// the start succeeds.
     pub stdout: Option<String>,
+    /// The messages sent after the start, each with its expected reply
+    /// (lossy UTF-8) or the kind of error that answers it.
+    pub messages: Vec<(String, Result<String, ErrorKind>)>,
 }
 
 impl fmt::Display for Expectation {
@@ -276,6 +284,7 @@ impl Fixture {
                 cleanup: None,
                 denied: None,
                 stdout: None,
+                messages: Vec::new(),
             },
             manifest: None,
             source: SourceMode::File,
@@ -318,6 +327,7 @@ impl Fixture {
                 cleanup: None,
                 denied: None,
                 stdout: None,
+                messages: Vec::new(),
             },
             manifest: None,
             source: SourceMode::File,
@@ -341,6 +351,7 @@ impl Fixture {
             message,
         };
         let mut saw_start = false;
+        let mut pending: Option<String> = None;
         for line in text.lines() {
             let Some(rest) = line.trim().strip_prefix(";;") else {
                 continue;
@@ -369,6 +380,25 @@ impl Fixture {
                         Some(value.split(',').map(|s| s.trim().to_string()).collect())
                 }
                 "expect-stdout" => fixture.expect.stdout = Some(unescape(value).map_err(err)?),
+                "message" => {
+                    if pending.is_some() {
+                        return Err(err("`@message` without an `@expect-reply` after it".into()));
+                    }
+                    pending = Some(unescape(value).map_err(err)?);
+                }
+                "expect-reply" => {
+                    let message = pending.take().ok_or_else(|| {
+                        err("`@expect-reply` without a `@message` before it".into())
+                    })?;
+                    let reply = match value.strip_prefix("error ") {
+                        Some(kind) => Err(kind
+                            .trim()
+                            .parse::<ErrorKind>()
+                            .map_err(|e| err(e.to_string()))?),
+                        None => Ok(unescape(value).map_err(err)?),
+                    };
+                    fixture.expect.messages.push((message, reply));
+                }
                 "manifest" => {
                     fixture.manifest = Some(path.parent().unwrap_or(Path::new(".")).join(value))
                 }
@@ -384,6 +414,9 @@ impl Fixture {
         }
         if !saw_start {
             return Err(err("missing `;; @expect-start:` header".into()));
+        }
+        if pending.is_some() {
+            return Err(err("`@message` without an `@expect-reply` after it".into()));
         }
         Ok(())
     }
@@ -578,6 +611,10 @@ pub struct Observation {
     pub denied: Vec<String>,
     /// The state right after `start` returned.
     pub state_after_start: ActorState,
+    /// The answer to each `@message` (only sent when the start
+    /// succeeded): the reply as lossy UTF-8, or the error's kind and
+    /// message.
+    pub replies: Vec<Result<String, (ErrorKind, String)>>,
     /// The health check result (only run when the start succeeded).
     pub health: Option<ChildHealth>,
     /// The cleanup outcome of the stop.
@@ -640,6 +677,18 @@ pub async fn run(runtime: &Runtime, fixture: &Fixture) -> Result<Observation, Fi
     let started = actor.start().await;
     let start_time = t.elapsed();
     let state_after_start = actor.state();
+    let mut replies = Vec::new();
+    if started.is_ok() {
+        for (message, _) in &fixture.expect.messages {
+            replies.push(
+                actor
+                    .handle_message(message.as_bytes())
+                    .await
+                    .map(|r| String::from_utf8_lossy(&r).into_owned())
+                    .map_err(|e| (e.kind(), e.message().to_string())),
+            );
+        }
+    }
     let health = match started {
         Ok(()) => Some(actor.health_check().await),
         Err(_) => None,
@@ -661,6 +710,7 @@ pub async fn run(runtime: &Runtime, fixture: &Fixture) -> Result<Observation, Fi
             })
             .unwrap_or_default(),
         state_after_start,
+        replies,
         health,
         cleanup: actor.last_cleanup(),
         stop_error: stopped.err().map(|e| e.to_string()),
@@ -700,6 +750,29 @@ pub fn mismatches(fixture: &Fixture, observed: &Observation) -> Vec<String> {
         Ok(()) => {
             if observed.state_after_start != ActorState::Ready {
                 out.push(format!("state after start: {}", observed.state_after_start));
+            }
+            for (i, ((message, want), got)) in
+                want.messages.iter().zip(&observed.replies).enumerate()
+            {
+                let same = match (want, got) {
+                    (Ok(a), Ok(b)) => a == b,
+                    (Err(a), Err((b, _))) => a == b,
+                    _ => false,
+                };
+                if !same {
+                    out.push(format!(
+                        "message {} {message:?}: expected {}, got {}",
+                        i + 1,
+                        match want {
+                            Ok(r) => format!("reply {r:?}"),
+                            Err(k) => format!("error {k}"),
+                        },
+                        match got {
+                            Ok(r) => format!("reply {r:?}"),
+                            Err((k, m)) => format!("error {k} ({m})"),
+                        }
+                    ));
+                }
             }
             if let Some(h) = want.health {
                 let got = observed.health.as_ref().map(HealthKind::of);

@@ -696,7 +696,17 @@ fn check_json_shape() {
         .map(|e| e["name"].as_str().unwrap())
         .collect();
     // `_initialize` too, since reactors (WASI's constructors) came in.
-    assert_eq!(exports, ["_initialize", "_start", "_cleanup", "_health"]);
+    assert_eq!(
+        exports,
+        [
+            "_initialize",
+            "_start",
+            "_cleanup",
+            "_health",
+            "alloc-message",
+            "handle-message"
+        ]
+    );
     assert_eq!(doc["resources"]["memories"], 0);
     assert_eq!(doc["limits"]["imports"], Value::Array(vec![]));
 }

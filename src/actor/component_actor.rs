@@ -77,6 +77,8 @@ struct Shared {
     /// Fuel and memory limits `_cleanup` runs under (its deadline is the
     /// stop's timeout).
     limits: ResourceLimits,
+    /// The largest reply a message may have.
+    max_message_bytes: u32,
     record: Mutex<Record>,
 }
 
@@ -202,6 +204,25 @@ impl Shared {
     }
 }
 
+/// [`ErrorKind::Stopped`]: a message not handled, the actor being in
+/// `state`.
+pub(crate) fn stopped(component: &str, state: &ActorState) -> ComponentError {
+    ComponentError::new(
+        component,
+        ErrorKind::Stopped,
+        format!("the message was not handled: actor is {}", state.name()),
+    )
+}
+
+/// [`ErrorKind::MessageTooLarge`] for a message of `len` bytes.
+pub(crate) fn too_large(component: &str, len: usize) -> ComponentError {
+    ComponentError::new(
+        component,
+        ErrorKind::MessageTooLarge,
+        format!("the message is {len} bytes, over max_message_bytes"),
+    )
+}
+
 /// A cheap, thread-safe handle on an actor: read its state from any
 /// thread, and stop it from any task, while its owner runs `start`,
 /// `stop` or `health_check`. It stays valid after the actor is dropped.
@@ -228,6 +249,14 @@ impl ActorHandle {
     /// The component's name.
     pub fn component(&self) -> &str {
         &self.shared.id
+    }
+
+    pub(crate) fn id(&self) -> &Arc<str> {
+        &self.shared.id
+    }
+
+    pub(crate) fn max_message_bytes(&self) -> u32 {
+        self.shared.max_message_bytes
     }
 
     /// Stops the actor, exactly as [`Child::stop`] on the actor does, from
@@ -329,6 +358,7 @@ impl ComponentActor {
             changed: tokio::sync::Notify::new(),
             slot: tokio::sync::Mutex::new(None),
             limits: manifest.limits().clone(),
+            max_message_bytes: manifest.mailbox().max_message_bytes,
             record: Mutex::new(Record::default()),
         });
         Self {
@@ -453,6 +483,67 @@ impl ComponentActor {
                 Err(e)
             }
             Err(e) => {
+                guard.crash(e.message().to_string());
+                Err(e)
+            }
+        }
+    }
+
+    /// Hands `message` to the guest's `handle-message` (through the message
+    /// ABI: `alloc-message`, the bytes written to `memory`, the reply read
+    /// back) and returns its reply. Each guest call is guarded as `_health`
+    /// is (fuel refilled, the deadline armed, limits in force), and one
+    /// call at a time runs on the instance. [`spawn`](Self::spawn) puts a
+    /// mailbox in front of this.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Stopped`] unless Ready; [`ErrorKind::MessageTooLarge`]
+    /// for a message or reply over `max_message_bytes`,
+    /// [`ErrorKind::MessageAbi`] for a pointer the guest returned outside
+    /// its memory, and [`ErrorKind::NotExported`] for a module without
+    /// `handle-message` (all three leave the actor Ready); otherwise the
+    /// guest's failure (`Trap`, `OutOfFuel`, `Deadline`, ...), after which
+    /// the actor is Failed.
+    pub async fn handle_message(&self, message: &[u8]) -> Result<bytes::Bytes, ComponentError> {
+        let shared = &*self.shared;
+        let max = shared.max_message_bytes;
+        if message.len() > max as usize {
+            return Err(too_large(&shared.id, message.len()));
+        }
+        let slot = shared.lock_slot().await;
+        let state = shared.state.get();
+        if state != ActorState::Ready {
+            return Err(stopped(&shared.id, &state));
+        }
+        let mut guard = CallGuard {
+            shared,
+            slot,
+            armed: Some("`handle-message` was cancelled mid-call".into()),
+        };
+        let Some(instance) = guard.slot.as_mut() else {
+            guard.armed = None;
+            return Err(stopped(&shared.id, &state));
+        };
+        let result = instance.call_message(message, max, &shared.limits).await;
+        guard.armed = None;
+        match result {
+            Some(Ok(reply)) => Ok(reply),
+            None => Err(ComponentError::new(
+                &*shared.id,
+                ErrorKind::NotExported,
+                "the module exports no `handle-message`: it takes no messages",
+            )),
+            // The guest returned normally: the instance is intact.
+            Some(Err(e))
+                if matches!(
+                    e.kind(),
+                    ErrorKind::MessageAbi | ErrorKind::MessageTooLarge | ErrorKind::ExportSignature
+                ) =>
+            {
+                Err(e)
+            }
+            Some(Err(e)) => {
                 guard.crash(e.message().to_string());
                 Err(e)
             }

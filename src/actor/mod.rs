@@ -1,5 +1,7 @@
-//! The actor side: state machine, supervisor contract and [`ComponentActor`].
+//! The actor side: state machine, supervisor contract, [`ComponentActor`]
+//! and its mailbox.
 
 pub(crate) mod child;
 pub(crate) mod component_actor;
+pub(crate) mod mailbox;
 pub(crate) mod state;

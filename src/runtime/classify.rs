@@ -29,7 +29,8 @@ impl ErrorKind {
     /// any guest code runs: a bad module stays bad (`EmptyModule`,
     /// `InvalidMagic`, `InvalidWat`, `Compile`, `ModuleTooLarge`,
     /// `PermissionDenied`, `UnsupportedImport`, `ExportSignature`,
-    /// `NotExported`) and so do
+    /// `NotExported`, and a `MessageTooLarge` or `MessageAbi`, which the
+    /// same message or module meets again) and so do
     /// a bad `Manifest` and a bad `Config`. Every other kind may pass next
     /// time, because it depends on something outside those inputs: what the
     /// guest does when it runs (`Trap`, `OutOfFuel`, `Deadline`, `Exit`, and
@@ -37,7 +38,7 @@ impl ErrorKind {
     /// just as an initial size over the limit does), what else is running
     /// (`Instantiation`: for example every pool slot taken), the file
     /// system (`Load`: a file not yet written), or the caller
-    /// (`InvalidTransition`, `Cancelled`). When in doubt a kind is not
+    /// (`InvalidTransition`, `Cancelled`, `MailboxFull`, `Stopped`). When in doubt a kind is not
     /// permanent: retrying a permanent failure costs a bounded number of
     /// restarts, giving up on a passing one loses the child.
     ///
@@ -59,7 +60,9 @@ impl ErrorKind {
             | ErrorKind::Config
             | ErrorKind::ModuleTooLarge
             | ErrorKind::UnsupportedImport
-            | ErrorKind::NotExported => true,
+            | ErrorKind::NotExported
+            | ErrorKind::MessageTooLarge
+            | ErrorKind::MessageAbi => true,
             ErrorKind::Load
             | ErrorKind::Instantiation
             | ErrorKind::MemoryLimit
@@ -69,7 +72,9 @@ impl ErrorKind {
             | ErrorKind::Trap
             | ErrorKind::InvalidTransition
             | ErrorKind::Cancelled
-            | ErrorKind::Exit => false,
+            | ErrorKind::Exit
+            | ErrorKind::MailboxFull
+            | ErrorKind::Stopped => false,
         }
     }
 }
@@ -89,6 +94,10 @@ pub(crate) enum Phase {
     Cleanup,
     /// Any other export, by name ([`ComponentActor::call`](crate::ComponentActor::call)).
     Call(std::sync::Arc<str>),
+    /// The `alloc-message` export, asked for room for a message.
+    AllocMessage,
+    /// The `handle-message` export.
+    HandleMessage,
 }
 
 impl Phase {
@@ -100,6 +109,8 @@ impl Phase {
             Phase::Health => "`_health`".into(),
             Phase::Cleanup => "`_cleanup`".into(),
             Phase::Call(name) => format!("`{name}`"),
+            Phase::AllocMessage => "`alloc-message`".into(),
+            Phase::HandleMessage => "`handle-message`".into(),
         }
     }
 }
@@ -277,7 +288,7 @@ mod tests {
     /// `is_permanent` does not compile).
     #[test]
     fn every_kind_is_decided_permanent_or_not() {
-        let expected: [(ErrorKind, bool); 21] = [
+        let expected: [(ErrorKind, bool); 25] = [
             (ErrorKind::Load, false),
             (ErrorKind::EmptyModule, true),
             (ErrorKind::InvalidMagic, true),
@@ -299,6 +310,10 @@ mod tests {
             (ErrorKind::UnsupportedImport, true),
             (ErrorKind::Exit, false),
             (ErrorKind::NotExported, true),
+            (ErrorKind::MailboxFull, false),
+            (ErrorKind::Stopped, false),
+            (ErrorKind::MessageTooLarge, true),
+            (ErrorKind::MessageAbi, true),
         ];
         for kind in ErrorKind::ALL {
             let Some(&(_, permanent)) = expected.iter().find(|(k, _)| *k == kind) else {

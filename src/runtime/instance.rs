@@ -6,15 +6,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use wasmtime::{
-    Extern, Instance, ModuleExport, Store, Trap, TypedFunc, Val, ValType, WasmParams, WasmResults,
+    Extern, Instance, Memory, ModuleExport, Store, Trap, TypedFunc, Val, ValType, WasmParams,
+    WasmResults,
 };
 use wasmtime_wasi::p1::WasiP1Ctx;
 
 use crate::error::{ComponentError, ErrorKind};
 use crate::manifest::ResourceLimits;
 use crate::runtime::classify::{self, Call, Phase};
-use crate::runtime::prepare::Prepared;
+use crate::runtime::prepare::{MESSAGE_MEMORY, Prepared};
 use crate::runtime::store::{self, StoreData};
 use crate::runtime::ticker::Wake;
 use crate::runtime::wasi::Output;
@@ -60,6 +62,10 @@ pub(crate) struct Exports {
     start: Lazy<(), ()>,
     cleanup: Lazy<(), ()>,
     health: Lazy<(), i32>,
+    alloc_message: Lazy<i32, i32>,
+    handle_message: Lazy<(i32, i32), i64>,
+    /// The memory messages go through, once a message needed it.
+    memory: Option<Memory>,
 }
 
 /// Picks one lifecycle export out of [`Exports`].
@@ -185,6 +191,9 @@ impl WasmInstance {
                 start: Lazy::new(instance, prepared.start),
                 cleanup: Lazy::new(instance, prepared.cleanup),
                 health: Lazy::new(instance, prepared.health),
+                alloc_message: Lazy::new(instance, prepared.alloc_message),
+                handle_message: Lazy::new(instance, prepared.handle_message),
+                memory: None,
             },
             poisoned: None,
             exited: None,
@@ -236,6 +245,124 @@ impl WasmInstance {
     ) -> Option<Result<(), ComponentError>> {
         self.call_export(Phase::Cleanup, |e| &mut e.cleanup, (), timeout, limits)
             .await
+    }
+
+    /// Handles one message through the message ABI: `alloc-message(len)`
+    /// gives room (skipped for an empty message, which is passed as
+    /// `(0, 0)`), the bytes are written there, `handle-message(ptr, len)`
+    /// returns `reply_ptr << 32 | reply_len`, and the reply is copied out.
+    /// Each of the two calls is guarded as every guest call is. `None` when
+    /// the module has no `handle-message`.
+    ///
+    /// A pointer and length outside the memory is [`ErrorKind::MessageAbi`],
+    /// a reply over `max_reply` bytes [`ErrorKind::MessageTooLarge`]; both
+    /// leave the instance intact (the guest returned normally).
+    pub(crate) async fn call_message(
+        &mut self,
+        message: &[u8],
+        max_reply: u32,
+        limits: &ResourceLimits,
+    ) -> Option<Result<Bytes, ComponentError>> {
+        match self.exports.handle_message.get(&mut self.store) {
+            Ok(Some(_)) => {}
+            Ok(None) => return None,
+            Err(e) => return Some(Err(e)),
+        }
+        Some(self.message(message, max_reply, limits).await)
+    }
+
+    async fn message(
+        &mut self,
+        message: &[u8],
+        max_reply: u32,
+        limits: &ResourceLimits,
+    ) -> Result<Bytes, ComponentError> {
+        let timeout = limits.max_call_duration;
+        let abi = |this: &Self, what: String| {
+            ComponentError::new(
+                this.store.data().component().as_ref(),
+                ErrorKind::MessageAbi,
+                what,
+            )
+        };
+        // Bounded by `max_message_bytes` (at most 16 MiB) before it got here.
+        let len =
+            i32::try_from(message.len()).map_err(|_| abi(self, "message over 2 GiB".into()))?;
+        let memory = match self.exports.memory {
+            Some(m) => m,
+            None => {
+                let m = self
+                    .instance
+                    .get_memory(&mut self.store, MESSAGE_MEMORY)
+                    .ok_or_else(|| abi(self, "the module exports no memory `memory`".into()))?;
+                self.exports.memory = Some(m);
+                m
+            }
+        };
+        let ptr = if len == 0 {
+            0
+        } else {
+            let ptr = self
+                .call_export(
+                    Phase::AllocMessage,
+                    |e| &mut e.alloc_message,
+                    len,
+                    timeout,
+                    limits,
+                )
+                .await
+                .unwrap_or_else(|| {
+                    Err(abi(self, "the module exports no `alloc-message`".into()))
+                })?;
+            if memory
+                .write(&mut self.store, ptr as u32 as usize, message)
+                .is_err()
+            {
+                return Err(abi(
+                    self,
+                    format!(
+                        "`alloc-message({len})` returned {}, but {len} bytes there are outside \
+                         the memory's {} bytes",
+                        ptr as u32,
+                        memory.data_size(&self.store)
+                    ),
+                ));
+            }
+            ptr
+        };
+        let packed = self
+            .call_export(
+                Phase::HandleMessage,
+                |e| &mut e.handle_message,
+                (ptr, len),
+                timeout,
+                limits,
+            )
+            .await
+            .unwrap_or_else(|| Err(abi(self, "the module exports no `handle-message`".into())))?;
+        let (at, reply_len) = ((packed as u64 >> 32) as usize, packed as u32);
+        if reply_len > max_reply {
+            return Err(ComponentError::new(
+                self.store.data().component().as_ref(),
+                ErrorKind::MessageTooLarge,
+                format!("the reply is {reply_len} bytes, over max_message_bytes = {max_reply}"),
+            ));
+        }
+        let data = memory.data(&self.store);
+        match at
+            .checked_add(reply_len as usize)
+            .and_then(|end| data.get(at..end))
+        {
+            Some(reply) => Ok(Bytes::copy_from_slice(reply)),
+            None => Err(abi(
+                self,
+                format!(
+                    "`handle-message` returned a reply of {reply_len} bytes at {at}, outside \
+                     the memory's {} bytes",
+                    data.len()
+                ),
+            )),
+        }
     }
 
     /// The guest's `proc_exit` code, once it has called it.

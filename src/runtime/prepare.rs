@@ -20,11 +20,42 @@ use crate::runtime::host;
 use crate::runtime::store::StoreData;
 use crate::runtime::wasi;
 
-/// The lifecycle exports' required types.
-const INITIALIZE: (&str, &[ValType]) = ("_initialize", &[]);
-const START: (&str, &[ValType]) = ("_start", &[]);
-const CLEANUP: (&str, &[ValType]) = ("_cleanup", &[]);
-const HEALTH: (&str, &[ValType]) = ("_health", &[ValType::I32]);
+/// An export the actor calls, and the type it must have.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ExportRule {
+    pub(crate) name: &'static str,
+    pub(crate) params: &'static [ValType],
+    pub(crate) results: &'static [ValType],
+}
+
+const fn rule(
+    name: &'static str,
+    params: &'static [ValType],
+    results: &'static [ValType],
+) -> ExportRule {
+    ExportRule {
+        name,
+        params,
+        results,
+    }
+}
+
+const INITIALIZE: ExportRule = rule("_initialize", &[], &[]);
+const START: ExportRule = rule("_start", &[], &[]);
+const CLEANUP: ExportRule = rule("_cleanup", &[], &[]);
+const HEALTH: ExportRule = rule("_health", &[], &[ValType::I32]);
+/// The message ABI: `alloc-message(len) -> ptr` gives room for a message
+/// of `len` bytes, `handle-message(ptr, len) -> (reply_ptr << 32 | reply_len)`
+/// handles it. Both need the memory exported as [`MESSAGE_MEMORY`].
+pub(crate) const ALLOC_MESSAGE: ExportRule =
+    rule("alloc-message", &[ValType::I32], &[ValType::I32]);
+pub(crate) const HANDLE_MESSAGE: ExportRule = rule(
+    "handle-message",
+    &[ValType::I32, ValType::I32],
+    &[ValType::I64],
+);
+/// The memory messages and replies are written to and read from.
+pub(crate) const MESSAGE_MEMORY: &str = "memory";
 
 /// A module checked against one manifest and pre-linked: all that is left
 /// for a start is a `Store` and an instantiation.
@@ -37,6 +68,8 @@ pub(crate) struct Prepared {
     pub(crate) start: Option<ModuleExport>,
     pub(crate) cleanup: Option<ModuleExport>,
     pub(crate) health: Option<ModuleExport>,
+    pub(crate) alloc_message: Option<ModuleExport>,
+    pub(crate) handle_message: Option<ModuleExport>,
     /// The pool's slot count when the runtime pools instances, for the
     /// message of a start that finds every slot taken.
     pub(crate) pool_slots: Option<u32>,
@@ -55,8 +88,16 @@ impl Prepared {
         if !denied.is_empty() {
             return Err(ComponentError::permission_denied(name, denied));
         }
-        for (export, results) in LIFECYCLE_EXPORTS {
-            check_export(module, name, export, results)?;
+        for rule in ACTOR_EXPORTS {
+            check_export(module, name, &rule)?;
+        }
+        let exported = |n: &str| module.get_export(n);
+        if let Some(e) = message_exports_missing(
+            exported(HANDLE_MESSAGE.name).is_some(),
+            exported(ALLOC_MESSAGE.name).is_some(),
+            matches!(exported(MESSAGE_MEMORY), Some(ExternType::Memory(_))),
+        ) {
+            return Err(ComponentError::new(name, ErrorKind::ExportSignature, e));
         }
         let pre = host::linker(engine, manifest.permissions())
             .and_then(|linker| linker.instantiate_pre(module))
@@ -64,18 +105,46 @@ impl Prepared {
         Ok(Self {
             pre,
             wasi: manifest.permissions().wasi(),
-            initialize: module.get_export_index(INITIALIZE.0),
-            start: module.get_export_index(START.0),
-            cleanup: module.get_export_index(CLEANUP.0),
-            health: module.get_export_index(HEALTH.0),
+            initialize: module.get_export_index(INITIALIZE.name),
+            start: module.get_export_index(START.name),
+            cleanup: module.get_export_index(CLEANUP.name),
+            health: module.get_export_index(HEALTH.name),
+            alloc_message: module.get_export_index(ALLOC_MESSAGE.name),
+            handle_message: module.get_export_index(HANDLE_MESSAGE.name),
             pool_slots: None,
         })
     }
 }
 
-/// The lifecycle exports and their required result types, in the order
+/// The exports the actor calls and their required types, in the order
 /// they are checked.
-pub(crate) const LIFECYCLE_EXPORTS: [(&str, &[ValType]); 4] = [INITIALIZE, START, CLEANUP, HEALTH];
+pub(crate) const ACTOR_EXPORTS: [ExportRule; 6] = [
+    INITIALIZE,
+    START,
+    CLEANUP,
+    HEALTH,
+    ALLOC_MESSAGE,
+    HANDLE_MESSAGE,
+];
+
+/// What a module exporting `handle-message` lacks of the message ABI
+/// (`alloc-message`, a memory named `memory`), as a message; `None` when
+/// it has all of it or does not take messages.
+pub(crate) fn message_exports_missing(handle: bool, alloc: bool, memory: bool) -> Option<String> {
+    let missing: Vec<&str> = [
+        (!alloc).then_some("a function `alloc-message` [i32] -> [i32]"),
+        (!memory).then_some("a memory exported as `memory`"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (handle && !missing.is_empty()).then(|| {
+        format!(
+            "export `handle-message` needs {} exported too",
+            missing.join(" and ")
+        )
+    })
+}
 
 /// Every import of `module` that `permissions` does not allow, as exact
 /// `(module, name)` pairs, in import order.
@@ -90,9 +159,13 @@ pub(crate) fn denied_imports(
         .collect()
 }
 
-/// The type a lifecycle export must have, as messages write it (`[] -> [i32]`).
-pub(crate) fn expected_signature(results: &[ValType]) -> String {
-    format!("[] -> [{}]", types(results.iter().cloned()))
+/// The type an actor export must have, as messages write it (`[] -> [i32]`).
+pub(crate) fn expected_signature(rule: &ExportRule) -> String {
+    format!(
+        "[{}] -> [{}]",
+        types(rule.params.iter().cloned()),
+        types(rule.results.iter().cloned())
+    )
 }
 
 /// An extern's type as messages write it: `[i32] -> []` for a function,
@@ -107,20 +180,21 @@ pub(crate) fn describe(ty: &ExternType) -> String {
     }
 }
 
-/// Checks the type of one lifecycle export; a missing export is fine.
+/// Checks the type of one actor export; a missing export is fine.
 pub(crate) fn check_export(
     module: &Module,
     component: &str,
-    export: &str,
-    results: &[ValType],
+    rule: &ExportRule,
 ) -> Result<(), ComponentError> {
-    let Some(ty) = module.get_export(export) else {
+    let Some(ty) = module.get_export(rule.name) else {
         return Ok(());
     };
+    let same = |got: &mut dyn ExactSizeIterator<Item = ValType>, want: &[ValType]| {
+        got.len() == want.len() && got.zip(want).all(|(a, b)| ValType::eq(&a, b))
+    };
     if let ExternType::Func(f) = &ty
-        && f.params().len() == 0
-        && f.results().len() == results.len()
-        && f.results().zip(results).all(|(a, b)| ValType::eq(&a, b))
+        && same(&mut f.params(), rule.params)
+        && same(&mut f.results(), rule.results)
     {
         return Ok(());
     }
@@ -128,9 +202,10 @@ pub(crate) fn check_export(
         component,
         ErrorKind::ExportSignature,
         format!(
-            "export `{export}` is {}, expected a function {}",
+            "export `{}` is {}, expected a function {}",
+            rule.name,
             describe(&ty),
-            expected_signature(results)
+            expected_signature(rule)
         ),
     ))
 }
@@ -325,7 +400,9 @@ impl Inspection {
                 Payload::ExportSection(s) => {
                     for e in s {
                         let e = e.ok()?;
-                        if LIFECYCLE_EXPORTS.iter().any(|(n, _)| *n == e.name) {
+                        if e.name == MESSAGE_MEMORY
+                            || ACTOR_EXPORTS.iter().any(|r| r.name == e.name)
+                        {
                             exports.push((e.name.to_string(), e.kind, e.index));
                         }
                     }
@@ -377,21 +454,23 @@ pub(crate) fn host_signature(module: &str, name: &str) -> Option<Signature> {
     })
 }
 
-/// The required type of a lifecycle export, in wasmparser's terms.
-fn required(results: &[ValType]) -> Signature {
-    Signature {
-        params: Vec::new(),
-        results: results
-            .iter()
+/// The required type of an actor export, in wasmparser's terms.
+fn required(rule: &ExportRule) -> Signature {
+    let convert = |tys: &[ValType]| {
+        tys.iter()
             .map(|r| match r {
                 ValType::I32 => wasmparser::ValType::I32,
                 ValType::I64 => wasmparser::ValType::I64,
                 ValType::F32 => wasmparser::ValType::F32,
                 ValType::F64 => wasmparser::ValType::F64,
-                // The lifecycle exports return at most one i32.
+                // The actor's exports take and return numbers only.
                 _ => wasmparser::ValType::V128,
             })
-            .collect(),
+            .collect()
+    };
+    Signature {
+        params: convert(rule.params),
+        results: convert(rule.results),
     }
 }
 
@@ -472,9 +551,9 @@ pub(crate) fn problems(inspection: &Inspection, manifest: &ComponentManifest) ->
             ),
         );
     }
-    for (export, results) in LIFECYCLE_EXPORTS {
-        let want = required(results);
-        match inspection.export(export) {
+    for rule in &ACTOR_EXPORTS {
+        let want = required(rule);
+        match inspection.export(rule.name) {
             None => {}
             Some(Item::Func(Some(sig))) if *sig == want => {}
             Some(item) => push(
@@ -483,16 +562,27 @@ pub(crate) fn problems(inspection: &Inspection, manifest: &ComponentManifest) ->
                     name,
                     ErrorKind::ExportSignature,
                     format!(
-                        "export `{export}` is {}, expected a function {}",
+                        "export `{}` is {}, expected a function {}",
+                        rule.name,
                         match item {
                             Item::Func(Some(sig)) => sig.to_string(),
                             other => format!("a {}", other.describe()),
                         },
-                        expected_signature(results)
+                        expected_signature(rule)
                     ),
                 ),
             ),
         }
+    }
+    if let Some(message) = message_exports_missing(
+        inspection.export(HANDLE_MESSAGE.name).is_some(),
+        inspection.export(ALLOC_MESSAGE.name).is_some(),
+        matches!(inspection.export(MESSAGE_MEMORY), Some(Item::Memory)),
+    ) {
+        push(
+            Stage::AfterCompile,
+            ComponentError::new(name, ErrorKind::ExportSignature, message),
+        );
     }
     let limits = manifest.limits();
     let memory: u64 = inspection
@@ -763,8 +853,12 @@ mod tests {
     /// every number type (the lifecycle exports use only `i32` today).
     #[test]
     fn required_signatures_keep_every_number_type() {
-        let want = required(&[ValType::I32, ValType::I64, ValType::F32, ValType::F64]);
-        assert_eq!(want.to_string(), "[] -> [i32 i64 f32 f64]");
+        let want = required(&rule(
+            "x",
+            &[ValType::I64],
+            &[ValType::I32, ValType::I64, ValType::F32, ValType::F64],
+        ));
+        assert_eq!(want.to_string(), "[i64] -> [i32 i64 f32 f64]");
     }
 
     #[test]

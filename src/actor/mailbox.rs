@@ -1,0 +1,432 @@
+//! The message path: an actor moved into a task of its own, and the
+//! [`Address`] callers reach it by.
+//!
+//! The task owns the [`ComponentActor`] and does one thing at a time: a
+//! control request (start, stop, health), or one message from the bounded
+//! mailbox. Control travels on a channel of its own, read first, so a full
+//! mailbox never delays a stop.
+//!
+//! Accounting: every message the mailbox accepts (a `try_send` or `send`
+//! that returned a [`Delivery`]) is answered exactly once, through the
+//! one-shot channel that travels with it: with the guest's reply, or with a
+//! typed error. A message handled while the actor is not Ready is answered
+//! [`ErrorKind::Stopped`]; a stop answers every message queued when it
+//! begins with `Stopped` before `_cleanup` runs; and a message dropped
+//! unanswered (its task ended: the tokio runtime shut down) reaches its
+//! sender as `Stopped` too, since the one-shot channel says so.
+//! `loom_models` checks that protocol.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::actor::child::{Child, ChildHealth};
+use crate::actor::component_actor::{ActorHandle, ComponentActor, stopped, too_large};
+use crate::actor::state::ActorState;
+use crate::error::{ComponentError, ErrorKind};
+
+#[cfg(all(test, component_actor_loom))]
+mod loom_models;
+
+/// The answer to one message: the reply, or why there is none.
+type Answer = Result<Bytes, ComponentError>;
+
+/// One accepted message and where its answer goes.
+struct Envelope {
+    message: Bytes,
+    reply: oneshot::Sender<Answer>,
+}
+
+/// A request to the task that is not a message.
+enum Control {
+    Start(oneshot::Sender<Result<(), ComponentError>>),
+    Stop(Duration, oneshot::Sender<Result<(), ComponentError>>),
+    Health(oneshot::Sender<ChildHealth>),
+}
+
+/// Whether the mailbox takes a message while the actor is in `state`: in
+/// Starting (it is handled once Ready) and in Ready.
+pub(crate) fn accepts(state: &ActorState) -> bool {
+    matches!(state, ActorState::Starting | ActorState::Ready)
+}
+
+/// A message the mailbox did not accept, given back with the reason
+/// ([`ErrorKind::MailboxFull`], [`ErrorKind::Stopped`] or
+/// [`ErrorKind::MessageTooLarge`]).
+#[derive(Debug)]
+pub struct SendError {
+    // Boxed: the common `Ok` path stays small.
+    error: Box<ComponentError>,
+    message: Bytes,
+}
+
+impl SendError {
+    /// Why the message was not accepted.
+    pub fn error(&self) -> &ComponentError {
+        &self.error
+    }
+
+    /// The kind of [`error`](Self::error).
+    pub fn kind(&self) -> ErrorKind {
+        self.error.kind()
+    }
+
+    /// The message, given back.
+    pub fn into_message(self) -> Bytes {
+        self.message
+    }
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for SendError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+impl From<SendError> for ComponentError {
+    fn from(e: SendError) -> Self {
+        *e.error
+    }
+}
+
+/// The answer to one accepted message, as a future: the guest's reply
+/// (empty when it gave none), or the typed error that ended the message.
+/// Dropping it does not withdraw the message; the answer is discarded.
+#[derive(Debug)]
+#[must_use = "a delivery does nothing unless awaited; drop it to ignore the answer"]
+pub struct Delivery {
+    answer: oneshot::Receiver<Answer>,
+    component: Arc<str>,
+}
+
+impl Future for Delivery {
+    type Output = Answer;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Answer> {
+        let component = self.component.clone();
+        Pin::new(&mut self.answer).poll(cx).map(|answer| {
+            answer.unwrap_or_else(|_| {
+                Err(ComponentError::new(
+                    &*component,
+                    ErrorKind::Stopped,
+                    "the message was not answered: the actor's task ended (its runtime shut down)",
+                ))
+            })
+        })
+    }
+}
+
+/// The way to an actor running in its own task ([`ComponentActor::spawn`]):
+/// send it messages, and start, stop or health-check it. Cheap to clone,
+/// `Send` and `Sync`; the actor is stopped when the last clone is dropped
+/// (its `_cleanup` bounded by `max_call_duration`, messages still queued
+/// answered [`ErrorKind::Stopped`]).
+///
+/// ```
+/// use std::time::Duration;
+/// use component_actor::{Child, ComponentActor, ComponentManifest, ComponentSource, Runtime, RuntimeConfig};
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let runtime = Runtime::new(RuntimeConfig::default())?;
+/// // An echo actor: the reply is the message itself.
+/// let source = ComponentSource::from_wat(r#"(module
+///     (memory (export "memory") 1)
+///     (func (export "alloc-message") (param i32) (result i32) i32.const 0)
+///     (func (export "handle-message") (param $ptr i32) (param $len i32) (result i64)
+///         (i64.or (i64.shl (i64.extend_i32_u (local.get $ptr)) (i64.const 32))
+///                 (i64.extend_i32_u (local.get $len)))))"#);
+/// let mut actor = ComponentActor::new(&runtime, source, ComponentManifest::new("echo")?);
+/// actor.start().await?;
+/// let address = actor.spawn()?;
+/// assert_eq!(&address.request("ping").await?[..], b"ping");
+/// address.stop(Duration::from_millis(50)).await?;
+/// # Ok::<(), component_actor::ComponentError>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Address {
+    mailbox: mpsc::Sender<Envelope>,
+    control: mpsc::UnboundedSender<Control>,
+    handle: ActorHandle,
+}
+
+impl std::fmt::Debug for Address {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Address")
+            .field("component", &self.handle.component())
+            .field("state", &self.handle.state())
+            .field(
+                "queued",
+                &(self.mailbox.max_capacity() - self.mailbox.capacity()),
+            )
+            .finish()
+    }
+}
+
+impl Address {
+    /// The actor's state.
+    pub fn state(&self) -> ActorState {
+        self.handle.state()
+    }
+
+    /// The component's name.
+    pub fn component(&self) -> &str {
+        self.handle.component()
+    }
+
+    /// A handle on the actor's state (valid after the task has ended).
+    pub fn handle(&self) -> &ActorHandle {
+        &self.handle
+    }
+
+    /// Messages waiting in the mailbox now (the one being handled is not
+    /// counted).
+    pub fn queued(&self) -> usize {
+        self.mailbox.max_capacity() - self.mailbox.capacity()
+    }
+
+    /// Refuses a message the actor will not take: too large, or the actor
+    /// not Starting or Ready.
+    fn admit(&self, message: Bytes) -> Result<Bytes, SendError> {
+        let component = self.handle.component();
+        let error = if message.len() > self.handle.max_message_bytes() as usize {
+            too_large(component, message.len())
+        } else {
+            let state = self.handle.state();
+            if accepts(&state) {
+                return Ok(message);
+            }
+            stopped(component, &state)
+        };
+        Err(SendError {
+            error: Box::new(error),
+            message,
+        })
+    }
+
+    fn enqueue(&self, permit: mpsc::Permit<'_, Envelope>, message: Bytes) -> Delivery {
+        let (reply, answer) = oneshot::channel();
+        permit.send(Envelope { message, reply });
+        Delivery {
+            answer,
+            component: self.handle.id().clone(),
+        }
+    }
+
+    /// Puts `message` in the mailbox without waiting; await the
+    /// [`Delivery`] for the answer.
+    ///
+    /// # Errors
+    ///
+    /// The message comes back in a [`SendError`]: [`ErrorKind::MailboxFull`]
+    /// when the mailbox holds `capacity` messages, [`ErrorKind::Stopped`]
+    /// unless the actor is Starting or Ready, [`ErrorKind::MessageTooLarge`]
+    /// past `max_message_bytes`.
+    pub fn try_send(&self, message: impl Into<Bytes>) -> Result<Delivery, SendError> {
+        let message = self.admit(message.into())?;
+        match self.mailbox.try_reserve() {
+            Ok(permit) => Ok(self.enqueue(permit, message)),
+            Err(mpsc::error::TrySendError::Full(())) => Err(SendError {
+                error: Box::new(ComponentError::new(
+                    self.component(),
+                    ErrorKind::MailboxFull,
+                    format!(
+                        "the mailbox is full ({} messages)",
+                        self.mailbox.max_capacity()
+                    ),
+                )),
+                message,
+            }),
+            Err(mpsc::error::TrySendError::Closed(())) => Err(SendError {
+                error: Box::new(stopped(self.component(), &self.handle.state())),
+                message,
+            }),
+        }
+    }
+
+    /// Puts `message` in the mailbox, waiting while it is full
+    /// (backpressure); await the [`Delivery`] for the answer. Messages from
+    /// one sender are handled in the order sent.
+    ///
+    /// Cancellation-safe: if this future is dropped before it returns, the
+    /// message was not put in the mailbox, and it is never handled.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_send`](Self::try_send), except that a full mailbox is
+    /// waited for rather than refused.
+    pub async fn send(&self, message: impl Into<Bytes>) -> Result<Delivery, SendError> {
+        let message = self.admit(message.into())?;
+        let permit = match self.mailbox.try_reserve() {
+            Ok(permit) => permit,
+            Err(_) => match self.mailbox.reserve().await {
+                Ok(permit) => permit,
+                Err(_) => {
+                    return Err(SendError {
+                        error: Box::new(stopped(self.component(), &self.handle.state())),
+                        message,
+                    });
+                }
+            },
+        };
+        // The actor may have stopped while this waited for room.
+        let message = self.admit(message)?;
+        Ok(self.enqueue(permit, message))
+    }
+
+    /// Sends `message` ([`send`](Self::send)) and waits for the reply.
+    ///
+    /// # Errors
+    ///
+    /// Why the message was not accepted, or the typed error that ended it:
+    /// the guest's failure (`Trap`, `OutOfFuel`, `Deadline`, ...: the actor
+    /// is then Failed), [`ErrorKind::Stopped`] if the actor stopped first,
+    /// [`ErrorKind::NotExported`] for a module without `handle-message`,
+    /// [`ErrorKind::MessageAbi`] or [`ErrorKind::MessageTooLarge`] for a
+    /// bad reply.
+    pub async fn request(&self, message: impl Into<Bytes>) -> Result<Bytes, ComponentError> {
+        self.send(message).await?.await
+    }
+
+    /// Asks the task for `op` and waits for its answer; `None` when the
+    /// task has ended.
+    async fn control<T>(&self, op: impl FnOnce(oneshot::Sender<T>) -> Control) -> Option<T> {
+        let (reply, answer) = oneshot::channel();
+        self.control.send(op(reply)).ok()?;
+        answer.await.ok()
+    }
+
+    /// Starts the actor ([`Child::start`]) in its task: messages sent while
+    /// it starts wait, and are handled once it is Ready (or answered
+    /// [`ErrorKind::Stopped`] if the start fails).
+    ///
+    /// # Errors
+    ///
+    /// As [`Child::start`]; [`ErrorKind::Stopped`] if the task has ended.
+    pub async fn start(&self) -> Result<(), ComponentError> {
+        match self.control(Control::Start).await {
+            Some(result) => result,
+            None => Err(stopped(self.component(), &self.state())),
+        }
+    }
+
+    /// Stops the actor: the message being handled finishes, every message
+    /// still queued is answered [`ErrorKind::Stopped`], then `_cleanup`
+    /// runs, bounded by `timeout` ([`Child::stop`]). Messages sent after
+    /// that are refused with `Stopped`. If this future is dropped, the stop
+    /// still completes in the task.
+    ///
+    /// # Errors
+    ///
+    /// As [`Child::stop`].
+    pub async fn stop(&self, timeout: Duration) -> Result<(), ComponentError> {
+        match self.control(|reply| Control::Stop(timeout, reply)).await {
+            Some(result) => result,
+            // The task is gone (its runtime shut down): stop what is left.
+            None => self.handle.stop(timeout).await,
+        }
+    }
+
+    /// The actor's health ([`Child::health_check`]), asked after the
+    /// message being handled (not behind the queued ones).
+    pub async fn health_check(&self) -> ChildHealth {
+        match self.control(Control::Health).await {
+            Some(health) => health,
+            None => ChildHealth::Failed(format!("not running: {}", self.state().name())),
+        }
+    }
+}
+
+impl ComponentActor {
+    /// Moves the actor into a task of the current tokio runtime and returns
+    /// its [`Address`]: a bounded mailbox (the manifest's `[mailbox]`) in
+    /// front of [`handle_message`](Self::handle_message), with start, stop
+    /// and health on a channel of their own. The actor keeps its state (a
+    /// started actor stays Ready). Dropping the last address stops it.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`] when called outside a tokio runtime.
+    pub fn spawn(self) -> Result<Address, ComponentError> {
+        spawn(self)
+    }
+}
+
+/// Moves `actor` into a task of the current tokio runtime.
+fn spawn(actor: ComponentActor) -> Result<Address, ComponentError> {
+    let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+        ComponentError::new(
+            actor.component(),
+            ErrorKind::Config,
+            "spawn needs a tokio runtime: call it from within one",
+        )
+    })?;
+    let (mailbox, messages) = mpsc::channel(actor.manifest().mailbox().capacity);
+    let (control, requests) = mpsc::unbounded_channel();
+    let handle = actor.handle();
+    runtime.spawn(run(actor, messages, requests));
+    Ok(Address {
+        mailbox,
+        control,
+        handle,
+    })
+}
+
+/// Answers every message queued now with [`ErrorKind::Stopped`].
+fn refuse_queued(actor: &ComponentActor, messages: &mut mpsc::Receiver<Envelope>) {
+    while let Ok(e) = messages.try_recv() {
+        let _ = e
+            .reply
+            .send(Err(stopped(actor.component(), &ActorState::Stopping)));
+    }
+}
+
+/// The actor's task: control first, then one message at a time, until the
+/// last address is dropped; then the actor is stopped.
+async fn run(
+    mut actor: ComponentActor,
+    mut messages: mpsc::Receiver<Envelope>,
+    mut requests: mpsc::UnboundedReceiver<Control>,
+) {
+    loop {
+        tokio::select! {
+            biased;
+            request = requests.recv() => match request {
+                Some(Control::Start(reply)) => {
+                    let _ = reply.send(actor.start().await);
+                }
+                Some(Control::Stop(timeout, reply)) => {
+                    refuse_queued(&actor, &mut messages);
+                    let _ = reply.send(actor.stop(timeout).await);
+                }
+                Some(Control::Health(reply)) => {
+                    let _ = reply.send(actor.health_check().await);
+                }
+                None => break,
+            },
+            envelope = messages.recv() => match envelope {
+                Some(e) => {
+                    let answer = actor.handle_message(&e.message).await;
+                    let _ = e.reply.send(answer);
+                }
+                None => break,
+            },
+        }
+    }
+    // Every address is gone: stop, with the same accounting as `stop`.
+    messages.close();
+    refuse_queued(&actor, &mut messages);
+    let timeout = actor.manifest().limits().max_call_duration;
+    let _ = actor.stop(timeout).await;
+}
