@@ -5,8 +5,10 @@
 //! component-actor [suite] [DIR]                     the conformance table of a fixture directory
 //! component-actor run FILE [--manifest M.toml]      start, health check, stop
 //!     [--invoke NAME [ARGS...]]                     (and call an export after the start)
+//!     [--message TEXT]...                           (or send it messages through its mailbox)
 //! component-actor check FILE [--manifest M.toml]    preflight without running guest code
 //! component-actor soak FILE --cycles N [--concurrency C] [--pooling]
+//!     [--messages N [--message-text TEXT]]          (and N messages per cycle)
 //! ```
 //!
 //! Every subcommand takes `--json` (one JSON document on stdout). Exit codes:
@@ -28,8 +30,9 @@ use cli::{BadInput, BadInputDoc, Exit, ModuleArgs, SCHEMA_VERSION, StopTimeout};
 /// Run WebAssembly modules as supervised actors: conformance suite, single
 /// runs, preflight checks and soak tests.
 ///
-/// Exit codes: 0 success; 1 the module failed (start failed, not admitted,
-/// a soak cycle mismatched or leaked, a fixture mismatched); 2 bad input
+/// Exit codes: 0 success; 1 the module failed (start failed, an --invoke
+/// call or a --message failed, not admitted, a soak cycle mismatched or
+/// leaked, a fixture mismatched); 2 bad input
 /// (missing file, unreadable or invalid manifest, bad arguments).
 /// Logs go to stderr, filtered by RUST_LOG (default: warn; error for suite
 /// and soak).
@@ -53,6 +56,9 @@ enum Command {
     },
     /// Start the module, check its health, stop it; print each transition
     /// with its time, memory and fuel, and the cleanup outcome.
+    ///
+    /// Exit code 1 when the start fails, the --invoke call fails, or any
+    /// --message is answered with an error.
     Run {
         #[command(flatten)]
         module: ModuleArgs,
@@ -60,6 +66,8 @@ enum Command {
         stop: StopTimeout,
         #[command(flatten)]
         invoke: cli::run::InvokeArgs,
+        #[command(flatten)]
+        messages: cli::run::MessageArgs,
     },
     /// Preflight without running guest code: magic, compile, lifecycle
     /// exports, every import against the manifest, initial sizes against
@@ -114,7 +122,8 @@ fn main() -> ExitCode {
             module,
             stop,
             invoke,
-        } => cli::run::main(module, invoke, stop.get(), json, timeline),
+            messages,
+        } => cli::run::main(module, invoke, messages, stop.get(), json, timeline),
         Command::Check { module } => cli::check::main(module, json),
         Command::Soak { module, soak, stop } => {
             cli::soak::main(module, soak, stop.get(), json, &bars)

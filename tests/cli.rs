@@ -1944,3 +1944,282 @@ fn check_lists_unprovided_wasi_names_and_other_imports_apart() {
         out.stdout
     );
 }
+
+/// `run FILE --message TEXT...`: each message's reply, or its typed error.
+fn run_messages(file: &str, messages: &[&str], json: bool) -> Out {
+    let mut args = vec!["run", file];
+    for m in messages {
+        args.push("--message");
+        args.push(m);
+    }
+    if json {
+        args.push("--json");
+    }
+    cli(&args)
+}
+
+#[test]
+fn run_message_echo_replies_escaped_in_text_and_exact_in_json() {
+    let tricky = "two\nlines \x1b[2J\r\u{202e}end";
+    let messages = ["ping", tricky, ""];
+    let out = run_messages("wat/message_echo.wat", &messages, false);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(
+        lines.contains(&r#"message 1 "ping" -> "ping""#),
+        "{}",
+        out.stdout
+    );
+    // Escaped exactly as WASI output and guest logs are (`cli::escape`).
+    let escaped = r"two\nlines \x1b[2J\r\u{202e}end";
+    assert!(
+        lines.contains(&format!(r#"message 2 "{escaped}" -> "{escaped}""#).as_str()),
+        "{}",
+        out.stdout
+    );
+    assert!(lines.contains(&r#"message 3 "" -> """#), "{}", out.stdout);
+    assert_shown_safely("run --message", &out.stdout);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("result    started; 3 messages answered; health Healthy")),
+        "{}",
+        out.stdout
+    );
+    for n in 1..=3 {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains(&format!("message {n}: ok"))),
+            "{}",
+            out.stdout
+        );
+    }
+
+    let out = run_messages("wat/message_echo.wat", &messages, true);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = out.json();
+    assert_eq!(doc["exit_code"], 0);
+    assert_eq!(doc["invoke"], Value::Null);
+    let sent = doc["messages"].as_array().expect("a messages array");
+    assert_eq!(sent.len(), 3);
+    for (m, text) in sent.iter().zip(messages) {
+        assert_eq!(m["message"], text, "{m}");
+        assert_eq!(m["ok"], true, "{m}");
+        assert_eq!(m["reply"], text, "{m}");
+        let hex: String = text.bytes().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(m["reply_hex"], hex.as_str(), "{m}");
+        assert_eq!(m["error"], Value::Null, "{m}");
+        assert!(m["duration_ms"].as_f64().unwrap() > 0.0, "{m}");
+    }
+    assert_eq!(doc["health"]["status"], "Healthy");
+    assert_eq!(doc["stop"]["ok"], true);
+    assert_eq!(doc["stop"]["state"], "Terminated");
+}
+
+#[test]
+fn run_message_counter_replies_in_order() {
+    let out = run_messages("wat/message_counter.wat", &["add", "add", "add"], true);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = out.json();
+    let replies: Vec<&str> = doc["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["reply"].as_str().unwrap())
+        .collect();
+    assert_eq!(replies, ["1", "2", "3"]);
+    let out = run_messages("wat/message_counter.wat", &["a", "b", "c"], false);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for (n, (sent, reply)) in [("a", 1), ("b", 2), ("c", 3)].into_iter().enumerate() {
+        let line = format!(r#"message {} "{sent}" -> "{reply}""#, n + 1);
+        assert!(
+            out.stdout.lines().any(|l| l == line),
+            "{line}\n{}",
+            out.stdout
+        );
+    }
+}
+
+#[test]
+fn run_message_trap_is_a_typed_error_and_exits_1() {
+    let out = run_messages("wat/message_trap.wat", &["first", "second"], false);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(r#"message 1 "first" failed: Trap: "#)),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(r#"message 2 "second" failed: Stopped: "#)),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("result    started; 2 of 2 messages FAILED")),
+        "{}",
+        out.stdout
+    );
+
+    let out = run_messages("wat/message_trap.wat", &["first", "second"], true);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let doc = out.json();
+    assert_eq!(doc["exit_code"], 1);
+    assert_eq!(doc["started"], true);
+    let sent = doc["messages"].as_array().unwrap();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0]["message"], "first");
+    assert_eq!(sent[0]["ok"], false);
+    assert_eq!(sent[0]["reply"], Value::Null);
+    assert_eq!(sent[0]["reply_hex"], Value::Null);
+    assert_eq!(sent[0]["error"]["kind"], "Trap");
+    assert!(
+        sent[0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unreachable"),
+        "{}",
+        sent[0]
+    );
+    assert_eq!(sent[1]["error"]["kind"], "Stopped");
+    assert_eq!(doc["health"]["status"], "Failed");
+    assert_eq!(doc["stop"]["state"], "Terminated");
+}
+
+#[test]
+fn run_message_to_a_module_without_handle_message_is_not_exported() {
+    let out = run_messages("wat/message_not_exported.wat", &["hello"], true);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let doc = out.json();
+    assert_eq!(doc["messages"][0]["ok"], false);
+    assert_eq!(doc["messages"][0]["error"]["kind"], "NotExported");
+    // The actor keeps running: healthy, then stopped.
+    assert_eq!(doc["health"]["status"], "Healthy");
+    assert_eq!(doc["stop"]["state"], "Terminated");
+    let out = run_messages("wat/message_not_exported.wat", &["hello"], false);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with(r#"message 1 "hello" failed: NotExported: "#)),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn run_without_message_has_null_messages_and_message_conflicts_with_invoke() {
+    let doc = cli(&["run", "wat/message_echo.wat", "--json"]).json();
+    assert_eq!(doc["messages"], Value::Null);
+    // A failed start sends nothing.
+    let doc = run_messages("wat/start_trap.wat", &["ping"], true).json();
+    assert_eq!(doc["exit_code"], 1);
+    assert_eq!(doc["messages"], Value::Null);
+    let out = cli(&[
+        "run",
+        "wat/message_echo.wat",
+        "--message",
+        "x",
+        "--invoke",
+        "f",
+    ]);
+    assert_usage_error(&out, "cannot be used with");
+    // A TEXT starting with `-` after `=`.
+    let doc = cli(&["run", "wat/message_echo.wat", "--message=-x", "--json"]).json();
+    assert_eq!(doc["messages"][0]["reply"], "-x");
+}
+
+#[test]
+fn soak_messages_reports_message_percentiles() {
+    let out = cli(&[
+        "soak",
+        "wat/message_echo.wat",
+        "--cycles",
+        "50",
+        "--messages",
+        "4",
+        "--message-text",
+        "hello",
+        "--json",
+    ]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let doc = out.json();
+    assert_eq!(doc["messages_per_cycle"], 4);
+    assert_eq!(doc["message_text"], "hello");
+    assert_eq!(doc["error"], Value::Null);
+    assert_eq!(doc["mismatches"]["count"], 0);
+    assert_eq!(doc["cleanup"], serde_json::json!({"NotExported": 50}));
+    for phase in ["start_ms", "message_ms", "stop_ms"] {
+        let p = &doc[phase];
+        let v: Vec<f64> = ["p50", "p95", "p99", "max"]
+            .iter()
+            .map(|k| p[k].as_f64().unwrap_or_else(|| panic!("{phase}.{k}: {p}")))
+            .collect();
+        assert!(v[0] > 0.0, "{phase}: {p}");
+        assert!(v.windows(2).all(|w| w[0] <= w[1]), "{phase}: {p}");
+    }
+    let out = cli(&[
+        "soak",
+        "wat/message_echo.wat",
+        "--cycles",
+        "20",
+        "--messages",
+        "2",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.lines().any(|l| l.starts_with("message ")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("  messages  2 per cycle, each \"ping\""),
+        "{}",
+        out.stdout
+    );
+    // Without --messages: no message figures.
+    let doc = cli(&["soak", "wat/good.wat", "--cycles", "5", "--json"]).json();
+    assert_eq!(doc["message_ms"], Value::Null);
+    assert_eq!(doc["messages_per_cycle"], 0);
+}
+
+#[test]
+fn soak_message_errors_fail_the_soak() {
+    // The warm-up's message traps: reported as the warm-up's failure.
+    let out = cli(&[
+        "soak",
+        "wat/message_trap.wat",
+        "--cycles",
+        "5",
+        "--messages",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    let doc = out.json();
+    assert_eq!(doc["error"]["kind"], "Trap");
+    assert_eq!(doc["error_during"], "message");
+    let out = cli(&[
+        "soak",
+        "wat/message_not_exported.wat",
+        "--cycles",
+        "5",
+        "--messages",
+        "1",
+    ]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("message failed (warm-up): NotExported: "),
+        "{}",
+        out.stdout
+    );
+}

@@ -251,6 +251,19 @@ impl ActorHandle {
         &self.shared.id
     }
 
+    /// How the last instance ended, as
+    /// [`ComponentActor::last_cleanup`] reports it (readable after the
+    /// actor moved into its task).
+    pub fn last_cleanup(&self) -> Option<CleanupOutcome> {
+        self.shared.record().last_cleanup.clone()
+    }
+
+    /// The WASI output of the last start, as
+    /// [`ComponentActor::wasi_output`] reports it.
+    pub fn wasi_output(&self) -> Option<WasiOutput> {
+        self.shared.record().wasi.as_ref().map(|o| o.snapshot())
+    }
+
     pub(crate) fn id(&self) -> &Arc<str> {
         &self.shared.id
     }

@@ -61,8 +61,9 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub enum Exit {
     /// 0: the module did what was asked (started, was admitted, soaked cleanly).
     Success,
-    /// 1: the module failed (start failed, check refused it, a soak cycle
-    /// failed or a leak is suspected, a fixture mismatched).
+    /// 1: the module failed (start failed, an `--invoke` call or a
+    /// `--message` failed, check refused it, a soak cycle failed or a leak
+    /// is suspected, a fixture mismatched).
     ModuleFailed,
     /// 2: the input was bad (missing file, unreadable or invalid manifest,
     /// bad arguments); nothing was run.

@@ -2,7 +2,10 @@
 //! transition's time, memory, fuel and the cleanup outcome; under a
 //! manifest with `[wasi]`, what the guest wrote to stdout and stderr and
 //! its exit code; with `--invoke NAME [ARGS...]`, one call of an export
-//! between the start and the health check.
+//! between the start and the health check; with `--message TEXT`
+//! (repeatable), the started actor spawned into its task and each message
+//! sent through its [`Address`](component_actor::Address), in order, before
+//! the health check and the stop (both then through the address too).
 
 use std::time::{Duration, Instant};
 
@@ -11,6 +14,7 @@ use component_actor::{
     ComponentManifest, ComponentSource, ErrorKind, InstanceStats, Val, WasiOutput,
 };
 use serde::Serialize;
+use tokio::runtime::Runtime as Tokio;
 
 use super::logs::{Seen, Timeline};
 use super::{BadInput, Exit, ModuleArgs, ModuleHeader, human_bytes, human_duration, ms, say};
@@ -40,6 +44,19 @@ pub struct InvokeArgs {
     pub invoke_args: Vec<String>,
 }
 
+/// `--message TEXT`: messages for the started actor.
+#[derive(clap::Args, Debug)]
+pub struct MessageArgs {
+    /// After a successful start, spawn the actor into its own task and send
+    /// it TEXT (as UTF-8 bytes) through its mailbox, waiting for the reply;
+    /// repeatable, sent one after another in the order given (the health
+    /// check and the stop then go through the actor's address too). Exit
+    /// code 1 when any message is answered with an error. A TEXT starting
+    /// with `-` is written `--message=-TEXT`. Not with --invoke.
+    #[arg(long = "message", value_name = "TEXT", conflicts_with = "invoke")]
+    pub messages: Vec<String>,
+}
+
 /// The `run --json` document.
 ///
 /// `wasi` is `null` unless the manifest has a `[wasi]` table; then it is
@@ -48,7 +65,8 @@ pub struct InvokeArgs {
 /// `proc_exit` code (`null` when it never called `proc_exit`), from the
 /// start and every guest call after it. `invoke` is `null` unless
 /// `--invoke` was given and the start succeeded (otherwise nothing was
-/// called).
+/// called). `messages` is `null` unless `--message` was given and the start
+/// succeeded; then one [`MessageDoc`] per message, in the order sent.
 #[derive(Serialize)]
 struct RunDoc<'a> {
     #[serde(flatten)]
@@ -63,7 +81,24 @@ struct RunDoc<'a> {
     logs: Vec<LogDoc>,
     wasi: Option<WasiDoc>,
     invoke: Option<Invoke>,
+    messages: Option<Vec<MessageDoc>>,
     exit_code: Exit,
+}
+
+/// One `--message` and its answer: the reply as (lossy UTF-8) text and as
+/// its exact bytes in lowercase hex, two digits a byte (`"70696e67"`; hex as
+/// a `v128` value is), or the typed error (`reply` and `reply_hex` then
+/// `null`).
+#[derive(Serialize)]
+struct MessageDoc {
+    message: String,
+    ok: bool,
+    reply: Option<String>,
+    reply_hex: Option<String>,
+    error: Option<ComponentError>,
+    duration_ms: f64,
+    #[serde(skip)]
+    at: Duration,
 }
 
 /// [`WasiOutput`] in JSON: the bytes as (lossy UTF-8) text.
@@ -87,10 +122,6 @@ impl From<WasiOutput> for WasiDoc {
             stderr_truncated,
             exit_code,
         } = out;
-        let text = |b: Vec<u8>| {
-            String::from_utf8(b)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-        };
         Self {
             exit_code,
             stdout: text(stdout),
@@ -99,6 +130,12 @@ impl From<WasiOutput> for WasiDoc {
             stderr_truncated,
         }
     }
+}
+
+/// Guest bytes as text for a report: exact when they are UTF-8, else with
+/// each invalid sequence replaced by U+FFFD.
+fn text(b: Vec<u8>) -> String {
+    String::from_utf8(b).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// The `--invoke` call: what was called with what, and what came back.
@@ -293,6 +330,7 @@ struct LogDoc {
 pub fn main(
     args: &ModuleArgs,
     invoke: &InvokeArgs,
+    messages: &MessageArgs,
     stop_timeout: Duration,
     json: bool,
     timeline: Option<Timeline>,
@@ -348,26 +386,55 @@ pub fn main(
                 stats: actor.stats(),
             }
         });
-    let health = started.is_ok().then(|| {
-        let at = t0.elapsed();
+    // With --message the actor moves into its task; its handle still
+    // reads the cleanup outcome and the WASI output.
+    let (health, stopped, stop_time, end) = if started.is_ok() && !messages.messages.is_empty() {
+        let handle = actor.handle();
+        let (health, stopped, stop_time, sent, state) =
+            send_messages(&rt, actor, &messages.messages, t0, stop_timeout);
+        (
+            health,
+            stopped,
+            stop_time,
+            End {
+                cleanup: handle.last_cleanup(),
+                state,
+                stats: None,
+                wasi: handle.wasi_output(),
+                messages: Some(sent),
+            },
+        )
+    } else {
+        let health = started.is_ok().then(|| {
+            let at = t0.elapsed();
+            let t = Instant::now();
+            let (status, reason) = health_of(rt.block_on(actor.health_check()));
+            Health {
+                status,
+                reason,
+                duration_ms: ms(t.elapsed()),
+                stats: actor.stats(),
+                at,
+            }
+        });
         let t = Instant::now();
-        let (status, reason) = match rt.block_on(actor.health_check()) {
-            ChildHealth::Healthy => ("Healthy", None),
-            ChildHealth::Degraded(r) => ("Degraded", Some(r)),
-            ChildHealth::Failed(r) => ("Failed", Some(r)),
-        };
-        Health {
-            status,
-            reason,
-            duration_ms: ms(t.elapsed()),
-            stats: actor.stats(),
-            at,
-        }
-    });
-    let t = Instant::now();
-    let stopped = rt.block_on(actor.stop(stop_timeout));
-    let stop_time = t.elapsed();
-    let cleanup = actor.last_cleanup();
+        let stopped = rt.block_on(actor.stop(stop_timeout));
+        let stop_time = t.elapsed();
+        (
+            health,
+            stopped,
+            stop_time,
+            End {
+                cleanup: actor.last_cleanup(),
+                state: actor.state(),
+                stats: actor.stats().filter(|_| started.is_ok()),
+                // Read after the stop: everything the start and the calls wrote.
+                wasi: actor.wasi_output(),
+                messages: None,
+            },
+        )
+    };
+    let cleanup = end.cleanup;
 
     let at = |i: Instant| ms(i.saturating_duration_since(t0));
     let mut transitions = Vec::new();
@@ -387,7 +454,11 @@ pub fn main(
         }
     }
 
-    let exit = Exit::from_ok(started.is_ok() && invoked.as_ref().is_none_or(|i| i.ok));
+    let exit = Exit::from_ok(
+        started.is_ok()
+            && invoked.as_ref().is_none_or(|i| i.ok)
+            && end.messages.iter().flatten().all(|m| m.ok),
+    );
     let doc = RunDoc {
         header: ModuleHeader::new("run", &args.file, args.manifest.as_deref(), &manifest),
         component: manifest.name(),
@@ -409,16 +480,16 @@ pub fn main(
                 Some(CleanupOutcome::Trapped(r)) => Some(r),
                 _ => None,
             },
-            state: actor.state().name(),
-            stats: actor.stats().filter(|_| started.is_ok()),
+            state: end.state.name(),
+            stats: end.stats,
         },
         transitions,
         logs,
-        // Read after the stop: everything the start and the calls wrote.
         wasi: manifest
             .wasi()
-            .map(|_| WasiDoc::from(actor.wasi_output().unwrap_or_default())),
+            .map(|_| WasiDoc::from(end.wasi.unwrap_or_default())),
         invoke: invoked,
+        messages: end.messages,
         exit_code: exit,
     };
     if json {
@@ -427,6 +498,109 @@ pub fn main(
         print_text(&doc, &manifest, stop_timeout);
     }
     Ok(exit)
+}
+
+/// What is known of the actor after the stop.
+struct End {
+    /// `None` with --message: the outcome stays in the actor's task.
+    cleanup: Option<CleanupOutcome>,
+    state: ActorState,
+    stats: Option<InstanceStats>,
+    wasi: Option<WasiOutput>,
+    messages: Option<Vec<MessageDoc>>,
+}
+
+/// A health check's status name and reason.
+fn health_of(h: ChildHealth) -> (&'static str, Option<String>) {
+    match h {
+        ChildHealth::Healthy => ("Healthy", None),
+        ChildHealth::Degraded(r) => ("Degraded", Some(r)),
+        ChildHealth::Failed(r) => ("Failed", Some(r)),
+    }
+}
+
+/// Spawns the started `actor` and, through its address, sends each of
+/// `messages` in order (each waiting for its answer), checks its health
+/// and stops it. Returns the health, the stop's result and time, each
+/// message's answer and the state the actor ended in.
+fn send_messages(
+    rt: &Tokio,
+    actor: ComponentActor,
+    messages: &[String],
+    t0: Instant,
+    stop_timeout: Duration,
+) -> (
+    Option<Health>,
+    Result<(), ComponentError>,
+    Duration,
+    Vec<MessageDoc>,
+    ActorState,
+) {
+    rt.block_on(async {
+        let address = match actor.spawn() {
+            Ok(address) => address,
+            // Only outside a tokio runtime, and this is inside one.
+            Err(e) => {
+                let sent = messages
+                    .iter()
+                    .map(|m| {
+                        let e = ComponentError::new(e.component(), e.kind(), e.message());
+                        answer(m, Err(e), t0.elapsed(), Duration::ZERO)
+                    })
+                    .collect();
+                return (None, Ok(()), Duration::ZERO, sent, ActorState::Terminated);
+            }
+        };
+        let mut sent = Vec::with_capacity(messages.len());
+        for m in messages {
+            let at = t0.elapsed();
+            let t = Instant::now();
+            let result = address.request(m.clone().into_bytes()).await;
+            sent.push(answer(m, result, at, t.elapsed()));
+        }
+        let at = t0.elapsed();
+        let t = Instant::now();
+        let (status, reason) = health_of(address.health_check().await);
+        let health = Health {
+            status,
+            reason,
+            duration_ms: ms(t.elapsed()),
+            stats: None,
+            at,
+        };
+        let t = Instant::now();
+        let stopped = address.stop(stop_timeout).await;
+        let stop_time = t.elapsed();
+        (Some(health), stopped, stop_time, sent, address.state())
+    })
+}
+
+fn answer(
+    message: &str,
+    result: Result<bytes::Bytes, ComponentError>,
+    at: Duration,
+    took: Duration,
+) -> MessageDoc {
+    let (reply, reply_hex, error) = match result {
+        Ok(reply) => {
+            let hex = reply.iter().fold(String::new(), |mut hex, b| {
+                use std::fmt::Write as _;
+                let _ = write!(hex, "{b:02x}");
+                hex
+            });
+            (Some(text(reply.to_vec())), Some(hex), None)
+        }
+        Err(e) => (None, None, Some(e)),
+    };
+    MessageDoc {
+        message: message.to_string(),
+        ok: error.is_none(),
+        reply,
+        reply_hex,
+        error,
+        duration_ms: ms(took),
+        at,
+    }
 }
 
 fn print_text(doc: &RunDoc, manifest: &ComponentManifest, stop_timeout: Duration) {
@@ -457,6 +631,13 @@ fn print_text(doc: &RunDoc, manifest: &ComponentManifest, stop_timeout: Duration
             Some(e) => format!("invoke {}: {}", i.name, e.kind()),
         };
         rows.push((ms(i.at), event, Some(i.duration_ms), i.stats));
+    }
+    for (n, m) in doc.messages.iter().flatten().enumerate() {
+        let event = match &m.error {
+            None => format!("message {}: ok", n + 1),
+            Some(e) => format!("message {}: {}", n + 1, e.kind()),
+        };
+        rows.push((ms(m.at), event, Some(m.duration_ms), None));
     }
     for l in &doc.logs {
         rows.push((l.at_ms, format!("guest log: {}", l.message), None, None));
@@ -500,6 +681,14 @@ fn print_text(doc: &RunDoc, manifest: &ComponentManifest, stop_timeout: Duration
             Some(e) => say(format!("{call} failed: {}: {}", e.kind(), e.message())),
         }
     }
+    // Guest bytes as text, escaped by `say` as WASI output and guest logs are.
+    for (n, m) in doc.messages.iter().flatten().enumerate() {
+        let sent = format!("message {} \"{}\"", n + 1, m.message);
+        match (&m.reply, &m.error) {
+            (_, Some(e)) => say(format!("{sent} failed: {}: {}", e.kind(), e.message())),
+            (reply, None) => say(format!("{sent} -> \"{}\"", reply.as_deref().unwrap_or(""))),
+        }
+    }
     if let Some(h) = &doc.health
         && let Some(r) = &h.reason
     {
@@ -535,6 +724,13 @@ fn print_text(doc: &RunDoc, manifest: &ComponentManifest, stop_timeout: Duration
                 Some(i) => format!("; invoke {} FAILED", i.name),
                 None => String::new(),
             };
+            let messages = doc.messages.as_deref().unwrap_or_default();
+            let failed = messages.iter().filter(|m| !m.ok).count();
+            let invoked = match (messages.len(), failed) {
+                (0, _) => invoked,
+                (n, 0) => format!("{invoked}; {n} message{} answered", plural(n)),
+                (n, f) => format!("{invoked}; {f} of {n} message{} FAILED", plural(n)),
+            };
             say(format!(
                 "result    started{invoked}; health {}; stopped ({}); cleanup {cleanup}",
                 doc.health.as_ref().map(|h| h.status).unwrap_or("-"),
@@ -542,6 +738,10 @@ fn print_text(doc: &RunDoc, manifest: &ComponentManifest, stop_timeout: Duration
             ));
         }
     }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }
 
 /// A guest's stdout or stderr as a block: a heading with its size, then

@@ -7,11 +7,21 @@
 //! fills the caches); then the process's resident memory and mapping count
 //! are read ("before"), the workers share the N measured cycles between
 //! them, and the figures are read again ("after") while the stopped actors
-//! still exist. A cycle is one `start` then one `stop`.
+//! still exist. A cycle is one `start` then one `stop`; with `--messages
+//! M`, one `start`, M messages (each a request and its reply, one after
+//! another), then one `stop`; the warm-up cycle sends them too.
 //!
 //! Every cycle must behave like the warm-up: a cycle whose start fails,
-//! whose stop fails, that does not end Terminated, or whose cleanup outcome
-//! differs from the warm-up's is a *mismatch*.
+//! whose message is answered with an error, whose stop fails, that does
+//! not end Terminated, or whose cleanup outcome differs from the warm-up's
+//! is a *mismatch*.
+//!
+//! The messages go to [`ComponentActor::handle_message`] directly, not
+//! through a spawned actor's mailbox: spawning moves the actor into a task
+//! that does not give it back, and the cycle check needs its cleanup
+//! outcome. The message latency is therefore the guest call with its
+//! guards, without the mailbox's channel hops (`run --message` goes
+//! through the mailbox).
 //!
 //! The leak verdict: see [`LeakBound`].
 
@@ -33,6 +43,8 @@ use super::{BadInput, Exit, ModuleArgs, ModuleHeader, human_duration, ms, say};
 
 /// The largest `--cycles`.
 const MAX_CYCLES: u64 = 10_000_000;
+/// The largest `--messages`.
+const MAX_MESSAGES: u64 = 1_000_000;
 /// The largest `--concurrency`.
 const MAX_CONCURRENCY: u64 = 1024;
 /// The longest start or stop the latency histograms hold (four hours: a
@@ -93,6 +105,21 @@ pub struct SoakArgs {
     /// reserved; the report says which was used).
     #[arg(long)]
     pooling: bool,
+    /// Messages per cycle, sent after the start and answered one by one
+    /// before the stop (0..=1000000); a message answered with an error is
+    /// a mismatch of its cycle. Adds the message latency percentiles.
+    #[arg(long, value_name = "N", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=MAX_MESSAGES),
+          allow_negative_numbers = true)]
+    messages: u64,
+    /// The text of every --messages message (as UTF-8 bytes).
+    #[arg(
+        long,
+        value_name = "TEXT",
+        default_value = "ping",
+        requires = "messages"
+    )]
+    message_text: String,
 }
 
 /// The `soak --json` document.
@@ -108,12 +135,21 @@ struct SoakDoc<'a> {
     /// not be reserved falls back to on-demand: the soak asks for that).
     allocation: &'static str,
     warmup_cycles: u64,
-    /// The warm-up start failure; everything below is null when set.
+    /// Messages per cycle (`--messages`), and their text (`null` when 0).
+    messages_per_cycle: u64,
+    message_text: Option<&'a str>,
+    /// The warm-up's failure (its start, or one of its messages); everything
+    /// below is null when set.
     error: Option<ComponentError>,
+    /// What failed in the warm-up: `"start"` or `"message"`; `null` when
+    /// nothing did.
+    error_during: Option<&'static str>,
     elapsed_ms: Option<f64>,
     cycles_per_second: Option<f64>,
     start_ms: Option<Percentiles>,
     stop_ms: Option<Percentiles>,
+    /// Each message's round trip; `null` without `--messages`.
+    message_ms: Option<Percentiles>,
     cleanup: BTreeMap<String, u64>,
     mismatches: Option<MismatchDoc>,
     memory: Option<MemoryDoc>,
@@ -165,6 +201,8 @@ struct Tally {
     /// Start and stop times in nanoseconds.
     start: Histogram<u64>,
     stop: Histogram<u64>,
+    /// Message round trips in nanoseconds.
+    message: Histogram<u64>,
     cleanup: BTreeMap<String, u64>,
     mismatches: u64,
     by_reason: BTreeMap<String, u64>,
@@ -178,6 +216,7 @@ impl Tally {
         Self {
             start: histogram(),
             stop: histogram(),
+            message: histogram(),
             cleanup: BTreeMap::new(),
             mismatches: 0,
             by_reason: BTreeMap::new(),
@@ -186,7 +225,6 @@ impl Tally {
     }
 
     fn record(&mut self, start: Duration, stop: Duration) {
-        let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1);
         self.start.saturating_record(nanos(start));
         self.stop.saturating_record(nanos(stop));
     }
@@ -198,6 +236,11 @@ impl Tally {
         }
         *self.by_reason.entry(reason).or_default() += 1;
     }
+}
+
+/// A duration in whole nanoseconds for a histogram, at least 1.
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1)
 }
 
 /// The process's resident memory and mapping count.
@@ -277,11 +320,15 @@ pub fn main(
         concurrency: workers,
         allocation: super::allocation_name(runtime.allocation()),
         warmup_cycles: workers,
+        messages_per_cycle: args.messages,
+        message_text: (args.messages > 0).then_some(args.message_text.as_str()),
         error: None,
+        error_during: None,
         elapsed_ms: None,
         cycles_per_second: None,
         start_ms: None,
         stop_ms: None,
+        message_ms: None,
         cleanup: BTreeMap::new(),
         mismatches: None,
         memory: None,
@@ -289,6 +336,7 @@ pub fn main(
         exit_code: Exit::ModuleFailed,
     };
 
+    let message = bytes::Bytes::from(args.message_text.clone().into_bytes());
     // Warm-up: one cycle per worker; its cleanup outcome is what every
     // measured cycle must match.
     let mut actors = Vec::new();
@@ -304,6 +352,14 @@ pub fn main(
                 return Err(BadInput::from_error(&e));
             }
             doc.error = Some(e);
+            doc.error_during = Some("start");
+            finish(&doc, &manifest, json);
+            return Ok(Exit::ModuleFailed);
+        }
+        if let Err(e) = rt.block_on(send(&actor, &message, args.messages, |_| ())) {
+            let _ = rt.block_on(actor.stop(stop_timeout));
+            doc.error = Some(e);
+            doc.error_during = Some("message");
             finish(&doc, &manifest, json);
             return Ok(Exit::ModuleFailed);
         }
@@ -328,6 +384,8 @@ pub fn main(
                 cycles: share(args.cycles, workers, i as u64),
                 workers,
                 timeout: stop_timeout,
+                messages: args.messages,
+                message: message.clone(),
                 baseline,
                 tally: Arc::clone(&tally),
                 progress: progress.clone(),
@@ -366,6 +424,7 @@ pub fn main(
     });
     doc.start_ms = percentiles(&total.start);
     doc.stop_ms = percentiles(&total.stop);
+    doc.message_ms = percentiles(&total.message);
     doc.cleanup = total.cleanup;
     doc.mismatches = Some(MismatchDoc {
         count: total.mismatches,
@@ -405,6 +464,8 @@ struct Work {
     cycles: u64,
     workers: u64,
     timeout: Duration,
+    messages: u64,
+    message: bytes::Bytes,
     baseline: &'static str,
     tally: Arc<Mutex<Tally>>,
     progress: Progress,
@@ -417,11 +478,28 @@ impl Work {
             let t = Instant::now();
             let started = actor.start().await;
             let start_time = t.elapsed();
+            // Each round trip goes into the histogram as it ends: nothing
+            // that grows with --messages is allocated after "before".
+            let record = |d| {
+                let mut tally = self.tally.lock().unwrap_or_else(PoisonError::into_inner);
+                tally.message.saturating_record(nanos(d));
+            };
+            let answered = match &started {
+                Ok(()) => send(&actor, &self.message, self.messages, record).await,
+                Err(_) => Ok(()),
+            };
             let t = Instant::now();
             let stopped = actor.stop(self.timeout).await;
             let stop_time = t.elapsed();
             let cleanup = actor.last_cleanup().map(|c| c.name()).unwrap_or("none");
-            let differs = mismatch(&started, &stopped, &actor.state(), cleanup, self.baseline);
+            let differs = mismatch(
+                &started,
+                &answered,
+                &stopped,
+                &actor.state(),
+                cleanup,
+                self.baseline,
+            );
             {
                 let mut tally = self.tally.lock().unwrap_or_else(PoisonError::into_inner);
                 tally.record(start_time, stop_time);
@@ -440,10 +518,31 @@ impl Work {
     }
 }
 
+/// Sends `count` copies of `message` to the started `actor`, one after
+/// another, passing each round trip's time to `record`; stops at the first
+/// message answered with an error and returns it.
+async fn send(
+    actor: &ComponentActor,
+    message: &[u8],
+    count: u64,
+    mut record: impl FnMut(Duration),
+) -> Result<(), ComponentError> {
+    for _ in 0..count {
+        let t = Instant::now();
+        actor.handle_message(message).await?;
+        record(t.elapsed());
+    }
+    Ok(())
+}
+
 /// How a cycle differs from the warm-up, as (reason to count, detail);
 /// `None` when it behaved the same.
+///
+/// A failed message comes before how the stop went: a trap also poisons
+/// the instance, which changes the cleanup outcome.
 fn mismatch(
     started: &Result<(), ComponentError>,
+    answered: &Result<(), ComponentError>,
     stopped: &Result<(), ComponentError>,
     state: &ActorState,
     cleanup: &str,
@@ -454,6 +553,12 @@ fn mismatch(
             format!("start failed: {}", e.kind()),
             format!("start failed: {}: {}", e.kind(), e.message()),
         )),
+        _ if answered.is_err() => answered.as_ref().err().map(|e| {
+            (
+                format!("message failed: {}", e.kind()),
+                format!("message failed: {}: {}", e.kind(), e.message()),
+            )
+        }),
         (_, Err(e), _) => Some((
             format!("stop failed: {}", e.kind()),
             format!("stop failed: {}: {}", e.kind(), e.message()),
@@ -550,9 +655,16 @@ fn finish(doc: &SoakDoc, manifest: &ComponentManifest, json: bool) {
         if doc.warmup_cycles == 1 { "" } else { "s" },
         human_duration(Duration::from_secs_f64(doc.stop_timeout_ms / 1e3))
     ));
+    if let Some(text) = doc.message_text {
+        say(format!(
+            "  messages  {} per cycle, each \"{text}\"",
+            doc.messages_per_cycle
+        ));
+    }
     if let Some(e) = &doc.error {
         say(format!(
-            "start failed (warm-up): {}: {}",
+            "{} failed (warm-up): {}: {}",
+            doc.error_during.unwrap_or("start"),
             e.kind(),
             e.message()
         ));
@@ -561,7 +673,12 @@ fn finish(doc: &SoakDoc, manifest: &ComponentManifest, json: bool) {
     let d = |ms: f64| human_duration(Duration::from_secs_f64(ms.max(0.0) / 1e3));
     say("");
     let mut table = super::table(["", "p50", "p95", "p99", "max", "mean"], &[1, 2, 3, 4, 5]);
-    for (label, p) in [("start", doc.start_ms), ("stop", doc.stop_ms)] {
+    let rows = [
+        ("start", doc.start_ms),
+        ("message", doc.message_ms),
+        ("stop", doc.stop_ms),
+    ];
+    for (label, p) in rows {
         if let Some(p) = p {
             let cells = [p.p50, p.p95, p.p99, p.max, p.mean].map(d);
             super::add_row(&mut table, std::iter::once(label.to_string()).chain(cells));
@@ -718,14 +835,22 @@ mod tests {
         let err = |kind| Err(ComponentError::new("c", kind, "it broke"));
         let done = ActorState::Terminated;
         assert_eq!(
-            mismatch(&ok(), &ok(), &done, "Completed", "Completed"),
+            mismatch(&ok(), &ok(), &ok(), &done, "Completed", "Completed"),
             None
         );
-        let (reason, detail) =
-            mismatch(&err(ErrorKind::Trap), &ok(), &done, "none", "Completed").unwrap();
+        let (reason, detail) = mismatch(
+            &err(ErrorKind::Trap),
+            &ok(),
+            &ok(),
+            &done,
+            "none",
+            "Completed",
+        )
+        .unwrap();
         assert_eq!(reason, "start failed: Trap");
         assert!(detail.contains("it broke"));
         let (reason, _) = mismatch(
+            &ok(),
             &ok(),
             &err(ErrorKind::InvalidTransition),
             &done,
@@ -734,12 +859,44 @@ mod tests {
         )
         .unwrap();
         assert_eq!(reason, "stop failed: InvalidTransition");
-        let (reason, _) =
-            mismatch(&ok(), &ok(), &ActorState::Ready, "Completed", "Completed").unwrap();
+        let (reason, _) = mismatch(
+            &ok(),
+            &ok(),
+            &ok(),
+            &ActorState::Ready,
+            "Completed",
+            "Completed",
+        )
+        .unwrap();
         assert_eq!(reason, "ended Ready");
-        let (reason, detail) = mismatch(&ok(), &ok(), &done, "TimedOut", "Completed").unwrap();
+        let (reason, detail) =
+            mismatch(&ok(), &ok(), &ok(), &done, "TimedOut", "Completed").unwrap();
         assert_eq!(reason, "cleanup TimedOut");
         assert!(detail.contains("warm-up's was Completed"));
+        // A message answered with an error, even if the rest went as usual
+        // (a trap also poisons the instance: the cleanup differs too).
+        let (reason, detail) = mismatch(
+            &ok(),
+            &err(ErrorKind::Trap),
+            &ok(),
+            &done,
+            "Poisoned",
+            "Completed",
+        )
+        .unwrap();
+        assert_eq!(reason, "message failed: Trap");
+        assert!(detail.contains("it broke"));
+        // A failed start sends no message, and is what is reported.
+        let (reason, _) = mismatch(
+            &err(ErrorKind::Trap),
+            &err(ErrorKind::Stopped),
+            &ok(),
+            &done,
+            "none",
+            "Completed",
+        )
+        .unwrap();
+        assert_eq!(reason, "start failed: Trap");
     }
 
     #[test]
