@@ -237,6 +237,53 @@ fn health(c: &mut Criterion) {
     }
 }
 
+/// A request round trip to a spawned echo actor (`Address::request`: the
+/// mailbox, the task, `alloc-message` and `handle-message`, the reply),
+/// against raw wasmtime doing the same guest work with `call_async`.
+fn message(c: &mut Criterion) {
+    let rt = current_thread();
+    let allocation = Allocation::OnDemand;
+    let group = format!("message_round_trip/{}", label(allocation));
+    let ours = runtime(allocation);
+    let bytes = echo_guest();
+    let raw = Raw::new(allocation, &bytes);
+    let actor = rt.block_on(echo_actor(&ours, &bytes, 1024));
+    let address = {
+        let _in_runtime = rt.enter();
+        actor.spawn().expect("spawn")
+    };
+    let mut i = rt.block_on(RawEcho::start(&raw));
+    let mut g = c.benchmark_group(&group);
+    g.bench_function("ours", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let t = Instant::now();
+                for _ in 0..iters {
+                    assert_eq!(
+                        &address.request(&b"ping"[..]).await.expect("reply")[..],
+                        b"ping"
+                    );
+                }
+                record(&format!("{group}/ours"), t.elapsed(), iters)
+            })
+        })
+    });
+    g.bench_function("raw", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let t = Instant::now();
+                for _ in 0..iters {
+                    assert_eq!(&i.message(b"ping").await[..], b"ping");
+                }
+                record(&format!("{group}/raw"), t.elapsed(), iters)
+            })
+        })
+    });
+    g.finish();
+    report(&group);
+    rt.block_on(address.stop(STOP_TIMEOUT)).expect("stop");
+}
+
 /// First start of a module never seen before: compile, link, instantiate,
 /// `_start`. Raw: `Module::from_binary` + `instantiate_pre` + the same start.
 fn cold_start(c: &mut Criterion) {
@@ -449,6 +496,6 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
-    targets = warm_start, stop, cycle, health, cold_start, hanging_stop, throughput
+    targets = warm_start, stop, cycle, health, message, cold_start, hanging_stop, throughput
 }
 criterion_main!(benches);

@@ -276,20 +276,21 @@ impl RawInstance {
             .instantiate_async(&mut store)
             .await
             .expect("raw instantiate");
-        let start = instance
-            .get_typed_func::<(), ()>(&mut store, "_start")
-            .expect("_start");
+        // `_start` if exported (the echo guest has none).
+        let start = instance.get_typed_func::<(), ()>(&mut store, "_start").ok();
         let mut this = Self {
             store,
             instance,
             fuel,
             health: None,
         };
-        this.arm(STOP_TIMEOUT);
-        start
-            .call_async(&mut this.store, ())
-            .await
-            .expect("raw _start");
+        if let Some(start) = start {
+            this.arm(STOP_TIMEOUT);
+            start
+                .call_async(&mut this.store, ())
+                .await
+                .expect("raw _start");
+        }
         this
     }
 
@@ -443,5 +444,87 @@ impl RawWasi {
         store.set_fuel(FUEL).expect("fuel");
         start.call_async(&mut store, ()).await.expect("raw _start");
         store
+    }
+}
+
+/// The echo actor of the message figures (`wat/message_echo.wat`): the
+/// reply is the message, where `alloc-message` put it.
+pub const ECHO: &str = include_str!("../../wat/message_echo.wat");
+
+/// The binary of [`ECHO`].
+pub fn echo_guest() -> Arc<[u8]> {
+    wat::parse_str(ECHO).expect("ECHO parses").into()
+}
+
+/// A started echo actor on `rt`, with a mailbox of `capacity`.
+pub async fn echo_actor(rt: &Runtime, bytes: &Arc<[u8]>, capacity: usize) -> ComponentActor {
+    let manifest = ComponentManifest::builder("echo")
+        .mailbox(component_actor::MailboxConfig {
+            capacity,
+            ..Default::default()
+        })
+        .build()
+        .expect("manifest");
+    let mut actor = ComponentActor::new(rt, ComponentSource::Bytes(bytes.clone()), manifest);
+    start_ready(&mut actor).await;
+    actor
+}
+
+/// Raw wasmtime handling one message as an actor does: fuel and deadline
+/// armed before each of `alloc-message` and `handle-message`
+/// (`TypedFunc::call_async`), the message written to the guest's memory,
+/// the reply copied out.
+pub struct RawEcho {
+    instance: RawInstance,
+    memory: wasmtime::Memory,
+    alloc: TypedFunc<i32, i32>,
+    handle: TypedFunc<(i32, i32), i64>,
+}
+
+impl RawEcho {
+    pub async fn start(raw: &Raw) -> Self {
+        let mut instance = raw.start().await;
+        let store = &mut instance.store;
+        let memory = instance
+            .instance
+            .get_memory(&mut *store, "memory")
+            .expect("memory");
+        let alloc = instance
+            .instance
+            .get_typed_func(&mut *store, "alloc-message")
+            .expect("alloc-message");
+        let handle = instance
+            .instance
+            .get_typed_func(&mut *store, "handle-message")
+            .expect("handle-message");
+        Self {
+            instance,
+            memory,
+            alloc,
+            handle,
+        }
+    }
+
+    /// One message: the reply.
+    pub async fn message(&mut self, message: &[u8]) -> bytes::Bytes {
+        let i = &mut self.instance;
+        i.arm(STOP_TIMEOUT);
+        let len = message.len() as i32;
+        let ptr = self
+            .alloc
+            .call_async(&mut i.store, len)
+            .await
+            .expect("raw alloc-message");
+        self.memory
+            .write(&mut i.store, ptr as usize, message)
+            .expect("raw write");
+        i.arm(STOP_TIMEOUT);
+        let packed = self
+            .handle
+            .call_async(&mut i.store, (ptr, len))
+            .await
+            .expect("raw handle-message");
+        let (at, n) = ((packed as u64 >> 32) as usize, packed as u32 as usize);
+        bytes::Bytes::copy_from_slice(&self.memory.data(&i.store)[at..at + n])
     }
 }

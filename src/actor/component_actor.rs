@@ -472,7 +472,7 @@ impl ComponentActor {
         let mut guard = CallGuard {
             shared,
             slot,
-            armed: Some(format!("`{name}` was cancelled mid-call")),
+            armed: Some(format!("`{name}` was cancelled mid-call").into()),
         };
         let Some(instance) = guard.slot.as_mut() else {
             guard.armed = None;
@@ -685,8 +685,9 @@ impl Drop for Unfinished<'_> {
 struct CallGuard<'a> {
     shared: &'a Shared,
     slot: tokio::sync::MutexGuard<'a, Option<WasmInstance>>,
-    /// Why the instance is discarded if the guard drops armed.
-    armed: Option<String>,
+    /// Why the instance is discarded if the guard drops armed (borrowed
+    /// where it can be: a guest call allocates nothing for its guard).
+    armed: Option<std::borrow::Cow<'static, str>>,
 }
 
 impl CallGuard<'_> {
@@ -705,7 +706,7 @@ impl CallGuard<'_> {
 impl Drop for CallGuard<'_> {
     fn drop(&mut self) {
         if let Some(reason) = self.armed.take() {
-            self.crash(reason);
+            self.crash(reason.into_owned());
         }
     }
 }

@@ -88,29 +88,28 @@ impl<P: WasmParams, R: WasmResults> Lazy<P, R> {
     }
 
     /// The typed function, looked up now if it was not yet; `None` when the
-    /// module does not export it.
+    /// module does not export it. A reference: cloning a `TypedFunc` clones
+    /// its registered type, which costs on every call.
     fn get(
         &mut self,
         store: &mut Store<StoreData>,
-    ) -> Result<Option<TypedFunc<P, R>>, ComponentError> {
-        match self {
-            Lazy::Absent => Ok(None),
-            Lazy::Func(f) => Ok(Some(f.clone())),
-            Lazy::Export(instance, export) => {
-                let Some(func) = instance
-                    .get_module_export(&mut *store, export)
-                    .and_then(Extern::into_func)
-                else {
-                    *self = Lazy::Absent;
-                    return Ok(None);
-                };
-                let f = func
-                    .typed::<P, R>(&*store)
-                    .map_err(|e| classify::export_mistyped(store.data().component(), e))?;
-                *self = Lazy::Func(f.clone());
-                Ok(Some(f))
-            }
+    ) -> Result<Option<&TypedFunc<P, R>>, ComponentError> {
+        if let Lazy::Export(instance, export) = self {
+            *self = match instance
+                .get_module_export(&mut *store, export)
+                .and_then(Extern::into_func)
+            {
+                None => Lazy::Absent,
+                Some(func) => Lazy::Func(
+                    func.typed::<P, R>(&*store)
+                        .map_err(|e| classify::export_mistyped(store.data().component(), e))?,
+                ),
+            };
         }
+        Ok(match self {
+            Lazy::Func(f) => Some(f),
+            _ => None,
+        })
     }
 }
 
@@ -461,16 +460,20 @@ impl WasmInstance {
         P: WasmParams + Sync,
         R: WasmResults + Sync,
     {
-        let func = match export(&mut self.exports).get(&mut self.store) {
-            Ok(f) => f?,
+        match export(&mut self.exports).get(&mut self.store) {
+            Ok(Some(_)) => {}
+            Ok(None) => return None,
             Err(e) => return Some(Err(e)),
-        };
+        }
         if let Err(e) = self.refuse_if_half_run(&phase) {
             return Some(Err(e));
         }
         let wasi = self.store.data().has_wasi();
         self.begin(phase.clone(), timeout);
         let busy = self.wake.enter();
+        let Lazy::Func(func) = export(&mut self.exports) else {
+            return None;
+        };
         // Only a WASI store pays for the timer (and the extra future).
         let result = if wasi {
             bounded(timeout, func.call_async(&mut self.store, params)).await

@@ -1,0 +1,337 @@
+//! Message figures: request round trip against raw wasmtime doing the same
+//! guest work (`alloc-message`, the bytes written, `handle-message`, the
+//! reply copied out, each call with `TypedFunc::call_async`), in
+//! alternating blocks; throughput of one actor and of many on a 2-worker
+//! runtime; and resident memory per idle actor with a mailbox, at scale.
+//!
+//! ```text
+//! cargo run --release --example messages                  # round trip + throughput, ~10 s
+//! cargo run --release --example messages -- --scale 100000  # 100,000 live actors
+//! cargo run --release --example messages -- --scale 100000 --pooling
+//! cargo run --release --example messages -- --check       # ci/perf's bound on the round trip
+//! ```
+//!
+//! With `--check`, exits 1 unless the round trip p50 stays within
+//! `MAX_ROUND_TRIP_RATIO` of raw (measured once more if not; the better
+//! run counts): a regression bound, not issue 12's goal of 2x, which is
+//! not met. Throughput is reported, not gated: an absolute rate is a
+//! property of the machine.
+
+#[path = "../benches/common/mod.rs"]
+mod common;
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use common::*;
+use component_actor::{Address, Allocation, ComponentActor, Delivery};
+
+/// Issue 12's goal: a request round trip within 2x of raw wasmtime. Not
+/// met: measured 4.1-4.9x (the two tokio task switches of a request cost
+/// more than the two guest calls). Reported beside the gate's bound.
+const GOAL_ROUND_TRIP_RATIO: f64 = 2.0;
+/// The gate: a regression bound over the measured 4.1-4.9x.
+const MAX_ROUND_TRIP_RATIO: f64 = 6.0;
+const MESSAGE: &[u8] = b"ping";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--scale") {
+        let n: usize = args
+            .get(i + 1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(100_000);
+        scale(n, args.iter().any(|a| a == "--pooling"));
+        return ExitCode::SUCCESS;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--profile") {
+        let n: usize = args
+            .get(i + 1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1_000_000);
+        profile(n);
+        return ExitCode::SUCCESS;
+    }
+    let check = args.iter().any(|a| a == "--check");
+    let mut ratio = round_trip();
+    if check && ratio > MAX_ROUND_TRIP_RATIO {
+        println!("round trip ratio {ratio:.2} past {MAX_ROUND_TRIP_RATIO}; measuring once more");
+        ratio = ratio.min(round_trip());
+    }
+    if !check {
+        throughput();
+    }
+    let pass = ratio <= MAX_ROUND_TRIP_RATIO;
+    println!(
+        "message round trip p50 ratio {ratio:.2} (bound <= {MAX_ROUND_TRIP_RATIO}; issue 12's goal {GOAL_ROUND_TRIP_RATIO}, {}): {}",
+        if ratio <= GOAL_ROUND_TRIP_RATIO {
+            "met"
+        } else {
+            "not met"
+        },
+        if pass { "ok" } else { "FAIL" }
+    );
+    if pass || !check {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio")
+}
+
+fn two_workers() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio")
+}
+
+/// Round trip p50 and p99, ours (`Address::request` to a spawned actor on
+/// the same one-thread runtime) against raw; returns the p50 ratio.
+fn round_trip() -> f64 {
+    let rt = current_thread();
+    rt.block_on(async {
+        let ours = runtime(Allocation::OnDemand);
+        let bytes = echo_guest();
+        let address = echo_actor(&ours, &bytes, 1024)
+            .await
+            .spawn()
+            .expect("spawn");
+        let raw = Raw::new(Allocation::OnDemand, &bytes);
+        let mut raw_echo = RawEcho::start(&raw).await;
+        for _ in 0..1000 {
+            assert_eq!(&address.request(MESSAGE).await.expect("reply")[..], MESSAGE);
+            assert_eq!(&raw_echo.message(MESSAGE).await[..], MESSAGE);
+        }
+        let (mut o, mut r) = (Vec::new(), Vec::new());
+        for _ in 0..200 {
+            for _ in 0..100 {
+                let (t, reply) = time(address.request(MESSAGE)).await;
+                assert_eq!(&reply.expect("reply")[..], MESSAGE);
+                o.push(t);
+            }
+            for _ in 0..100 {
+                let (t, reply) = time(raw_echo.message(MESSAGE)).await;
+                assert_eq!(&reply[..], MESSAGE);
+                r.push(t);
+            }
+        }
+        let row = |name: &str, p: f64, o: &mut Vec<Duration>, r: &mut Vec<Duration>| {
+            let (a, b) = (percentile(o, p), percentile(r, p));
+            let ratio = a.as_secs_f64() / b.as_secs_f64();
+            println!("{name:<24} ours {a:>10.2?}  raw {b:>10.2?}  ratio {ratio:.2}");
+            ratio
+        };
+        let ratio = row("round trip p50", 50.0, &mut o, &mut r);
+        row("round trip p99", 99.0, &mut o, &mut r);
+        // The guest call alone, without the mailbox: `handle_message` on an
+        // actor that is not spawned.
+        let direct = echo_actor(&ours, &bytes, 1024).await;
+        let (mut d, mut r) = (Vec::new(), Vec::new());
+        for _ in 0..200 {
+            for _ in 0..100 {
+                let (t, reply) = time(direct.handle_message(MESSAGE)).await;
+                assert_eq!(&reply.expect("reply")[..], MESSAGE);
+                d.push(t);
+            }
+            for _ in 0..100 {
+                let (t, reply) = time(raw_echo.message(MESSAGE)).await;
+                assert_eq!(&reply[..], MESSAGE);
+                r.push(t);
+            }
+        }
+        row("handle_message p50", 50.0, &mut d, &mut r);
+        address.stop(STOP_TIMEOUT).await.expect("stop");
+        ratio
+    })
+}
+
+/// Pipelined `send`s (up to `window` unanswered per sender), `per_actor`
+/// messages to each of `actors` actors, one sender task each.
+async fn pipeline(addresses: &[Address], per_actor: usize, window: usize) -> Duration {
+    let t = Instant::now();
+    let tasks: Vec<_> = addresses
+        .iter()
+        .cloned()
+        .map(|a| {
+            tokio::spawn(async move {
+                let mut pending: std::collections::VecDeque<Delivery> =
+                    std::collections::VecDeque::with_capacity(window);
+                for _ in 0..per_actor {
+                    if pending.len() == window {
+                        let reply = pending.pop_front().expect("pending").await;
+                        assert_eq!(&reply.expect("reply")[..], MESSAGE);
+                    }
+                    pending.push_back(a.send(MESSAGE).await.expect("send"));
+                }
+                for d in pending {
+                    assert_eq!(&d.await.expect("reply")[..], MESSAGE);
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("sender");
+    }
+    t.elapsed()
+}
+
+fn throughput() {
+    let rt = two_workers();
+    rt.block_on(async {
+        let ours = runtime(Allocation::OnDemand);
+        let bytes = echo_guest();
+        for (actors, per_actor) in [(1, 200_000), (2, 100_000), (100, 2_000), (1000, 200)] {
+            let mut addresses = Vec::new();
+            for _ in 0..actors {
+                let actor: ComponentActor = echo_actor(&ours, &bytes, 1024).await;
+                addresses.push(actor.spawn().expect("spawn"));
+            }
+            pipeline(&addresses, per_actor / 10, 256).await; // warm up
+            let took = pipeline(&addresses, per_actor, 256).await;
+            let total = actors * per_actor;
+            println!(
+                "throughput {actors:>5} actor(s), 2 workers: {:>10.0} messages/s ({total} in {took:.2?})",
+                total as f64 / took.as_secs_f64()
+            );
+            for a in &addresses {
+                a.stop(STOP_TIMEOUT).await.expect("stop");
+            }
+        }
+    });
+}
+
+/// (VmRSS, VmSize) in KiB.
+fn status() -> (u64, u64) {
+    let text = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmSize:"))
+}
+
+fn maps() -> usize {
+    std::fs::read_to_string("/proc/self/maps")
+        .map(|m| m.lines().count())
+        .unwrap_or(0)
+}
+
+/// `n` live actors, each spawned with a mailbox and having answered one
+/// message, then idle: resident and virtual memory per actor.
+fn scale(n: usize, pooled: bool) {
+    let rt = current_thread();
+    rt.block_on(async {
+        // Slots of 256 KiB: the echo guest's memory is 128 KiB.
+        let allocation = if pooled {
+            Allocation::Pooling {
+                slots: n as u32 + 1,
+                max_memory_per_slot: 256 << 10,
+            }
+        } else {
+            Allocation::OnDemand
+        };
+        println!("allocation: {}", label(allocation));
+        let ours = runtime(allocation);
+        let bytes = echo_guest();
+        // Warm up: the module compiled and cached, one actor through it all.
+        let first = echo_actor(&ours, &bytes, 1024).await.spawn().expect("spawn");
+        assert_eq!(&first.request(MESSAGE).await.expect("reply")[..], MESSAGE);
+        first.stop(STOP_TIMEOUT).await.expect("stop");
+        let (rss0, virt0) = status();
+        let maps0 = maps();
+        let t = Instant::now();
+        let mut live = Vec::with_capacity(n);
+        for i in 0..n {
+            let address = match echo_actor_checked(&ours, &bytes).await {
+                Ok(a) => a,
+                Err(e) => {
+                    println!("actor {i} failed to start: {e}");
+                    break;
+                }
+            };
+            match address.request(MESSAGE).await {
+                Ok(reply) => assert_eq!(&reply[..], MESSAGE),
+                Err(e) => {
+                    println!("actor {i} failed its message: {e}");
+                    break;
+                }
+            }
+            live.push(address);
+        }
+        let took = t.elapsed();
+        let (rss1, virt1) = status();
+        let count = live.len();
+        let per = |a: u64, b: u64| (b.saturating_sub(a)) as f64 / count as f64;
+        println!(
+            "{count} live actors (each spawned, one message answered) in {took:.2?}: resident {:.1} KiB per actor, \
+             virtual {:.1} KiB per actor, {} memory mappings more ({} in all)",
+            per(rss0, rss1),
+            per(virt0, virt1),
+            maps().saturating_sub(maps0),
+            maps()
+        );
+        println!(
+            "rss_kib_per_actor={:.1} virt_kib_per_actor={:.1}",
+            per(rss0, rss1),
+            per(virt0, virt1)
+        );
+        let t = Instant::now();
+        for a in &live {
+            a.stop(STOP_TIMEOUT).await.expect("stop");
+        }
+        println!("stopped {count} in {:.2?}", t.elapsed());
+    });
+}
+
+async fn echo_actor_checked(
+    rt: &component_actor::Runtime,
+    bytes: &std::sync::Arc<[u8]>,
+) -> Result<Address, component_actor::ComponentError> {
+    use component_actor::{Child, ComponentManifest, ComponentSource};
+    let mut actor = ComponentActor::new(
+        rt,
+        ComponentSource::Bytes(bytes.clone()),
+        ComponentManifest::new("echo")?,
+    );
+    actor.start().await?;
+    actor.spawn()
+}
+
+/// `n` requests back to back, for a profiler (`perf record`).
+fn profile(n: usize) {
+    let rt = current_thread();
+    rt.block_on(async {
+        let ours = runtime(Allocation::OnDemand);
+        let bytes = echo_guest();
+        let address = echo_actor(&ours, &bytes, 1024)
+            .await
+            .spawn()
+            .expect("spawn");
+        let t = Instant::now();
+        for _ in 0..n / 10 {
+            assert_eq!(&address.request(MESSAGE).await.expect("reply")[..], MESSAGE);
+        }
+        println!("{} requests from block_on in {:.2?}", n / 10, t.elapsed());
+        let a = address.clone();
+        let took = tokio::spawn(async move {
+            let t = Instant::now();
+            for _ in 0..n {
+                assert_eq!(&a.request(MESSAGE).await.expect("reply")[..], MESSAGE);
+            }
+            t.elapsed()
+        })
+        .await
+        .unwrap();
+        println!("{n} requests from a task in {took:.2?}");
+    });
+}
