@@ -32,6 +32,11 @@ const TICKER_COMM: &str = "component-actor";
 enum Expect {
     Runs(CleanupOutcome2),
     StartFails(ErrorKind),
+    /// Started, spawned into its task, sent three messages through its
+    /// address (`Ok`: each echoed; `Err`: the first answered with this
+    /// kind, the rest `Stopped`), stopped through the address, which is
+    /// then dropped (the task ends).
+    Messages(Result<(), ErrorKind>),
 }
 
 /// `CleanupOutcome` without its reason, so `Expect` is `Copy`.
@@ -104,8 +109,10 @@ fn wasi_echo() -> Fixture {
     }
 }
 
-/// Twelve fixtures, one per cycle in turn: half good (one a WASI command),
-/// half hostile (one a WASI guest asleep in a host call past its deadline).
+/// Fourteen fixtures, one per cycle in turn: half good (one a WASI command,
+/// one an actor answering messages in its own task), half hostile (one a
+/// WASI guest asleep in a host call past its deadline, one trapping in
+/// `handle-message`).
 fn fixtures() -> Vec<Fixture> {
     let fixture = |file: &str, limits: ResourceLimits, stop_ms: u64, expect: Expect| Fixture {
         source: wasm(file),
@@ -163,6 +170,18 @@ fn fixtures() -> Vec<Fixture> {
             3,
             Expect::Runs(CleanupOutcome2::TimedOut),
         ),
+        fixture(
+            "message_echo.wat",
+            ResourceLimits::default(),
+            100,
+            Expect::Messages(Ok(())),
+        ),
+        fixture(
+            "message_trap.wat",
+            ResourceLimits::default(),
+            100,
+            Expect::Messages(Err(ErrorKind::Trap)),
+        ),
         good(),
         Fixture {
             source: wasm("wasi_sleep.wat"),
@@ -198,6 +217,23 @@ async fn cycle(runtime: &Runtime, f: &Fixture) {
             let e = actor.start().await.expect_err("start must fail");
             assert_eq!(e.kind(), kind, "{e}");
             assert_eq!(actor.state().name(), "Failed");
+        }
+        Expect::Messages(first) => {
+            actor.start().await.expect("start");
+            let address = actor.spawn().expect("spawn");
+            for i in 0..3 {
+                let answer = address.request("ping").await;
+                match (first, i) {
+                    (Ok(()), _) => assert_eq!(&answer.expect("reply")[..], b"ping"),
+                    (Err(kind), 0) => assert_eq!(answer.unwrap_err().kind(), kind),
+                    (Err(_), _) => assert_eq!(answer.unwrap_err().kind(), ErrorKind::Stopped),
+                }
+            }
+            address.stop(f.stop_timeout).await.expect("stop");
+            assert_eq!(address.state(), ActorState::Terminated);
+            drop(address);
+            // The task ends once the last address is gone.
+            tokio::task::yield_now().await;
         }
     }
 }
@@ -383,10 +419,10 @@ fn ten_thousand_cycles_and_a_hundred_runtimes_return_to_baseline() {
     assert_eq!(at_end.threads, base.threads, "threads");
     // log_denied is refused before it is compiled, so it is never cached:
     // good, start_trap, memory_grow_trap, start_infinite_loop,
-    // cleanup_hang, wasi_echo and wasi_sleep are.
+    // cleanup_hang, wasi_echo, wasi_sleep, message_echo and message_trap are.
     assert_eq!(
         runtime.cached_modules(),
-        7,
+        9,
         "one cache entry per distinct admitted module"
     );
     drop(runtime);
