@@ -367,3 +367,52 @@ async fn imports_are_judged_before_the_code_is_read() {
         assert_eq!(report.error.as_ref().map(|e| e.kind()), Some(kind));
     }
 }
+
+/// Issue 12: `check` reports the message exports like the lifecycle ones,
+/// and a `handle-message` without the rest of the message ABI, exactly as
+/// `start` refuses it.
+#[tokio::test]
+async fn check_reports_the_message_exports_as_start_does() {
+    let rt = runtime();
+    let manifest = ComponentManifest::new("m").unwrap();
+    let wat = |name: &str| {
+        std::fs::read_to_string(format!("{}/wat/{name}.wat", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    };
+    let echo = preflight(
+        &rt,
+        &ComponentSource::from_wat(wat("message_echo")),
+        &manifest,
+    );
+    assert!(echo.error.is_none(), "{:?}", echo.error);
+    let found: Vec<(&str, Option<&str>, bool)> = echo
+        .exports
+        .iter()
+        .filter(|e| e.name.ends_with("-message"))
+        .map(|e| (e.name, e.found.as_deref(), e.ok))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("alloc-message", Some("[i32] -> [i32]"), true),
+            ("handle-message", Some("[i32 i32] -> [i64]"), true)
+        ]
+    );
+    for name in [
+        "message_missing_alloc",
+        "message_missing_memory",
+        "message_bad_signature",
+    ] {
+        let source = ComponentSource::from_wat(wat(name));
+        let report = preflight(&rt, &source, &manifest);
+        let mut actor = ComponentActor::new(&rt, source, manifest.clone());
+        let started = actor.start().await.unwrap_err();
+        let checked = report.error.expect("check must refuse it");
+        assert_eq!(
+            checked.kind(),
+            ErrorKind::ExportSignature,
+            "{name}: {checked}"
+        );
+        assert_eq!(checked.message(), started.message(), "{name}");
+        assert_eq!(report.problems.len(), 1, "{name}: {:?}", report.problems);
+    }
+}
