@@ -16,12 +16,10 @@
 //! not end Terminated, or whose cleanup outcome differs from the warm-up's
 //! is a *mismatch*.
 //!
-//! The messages go to [`ComponentActor::handle_message`] directly, not
-//! through a spawned actor's mailbox: spawning moves the actor into a task
-//! that does not give it back, and the cycle check needs its cleanup
-//! outcome. The message latency is therefore the guest call with its
-//! guards, without the mailbox's channel hops (`run --message` goes
-//! through the mailbox).
+//! Each worker's actor is spawned into its own task after the warm-up's
+//! start, and every cycle goes through its [`Address`]:
+//! start, the messages (request round trips through the mailbox), stop;
+//! the cleanup outcome is read from its handle.
 //!
 //! The leak verdict: see [`LeakBound`].
 
@@ -32,7 +30,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use component_actor::{
-    ActorState, Allocation, Child, ComponentActor, ComponentError, ComponentManifest,
+    ActorState, Address, Allocation, Child, ComponentActor, ComponentError, ComponentManifest,
     ComponentSource, ErrorKind, RuntimeConfig,
 };
 use hdrhistogram::Histogram;
@@ -356,17 +354,25 @@ pub fn main(
             finish(&doc, &manifest, json);
             return Ok(Exit::ModuleFailed);
         }
-        if let Err(e) = rt.block_on(send(&actor, &message, args.messages, |_| ())) {
-            let _ = rt.block_on(actor.stop(stop_timeout));
+        let address = {
+            let _in_runtime = rt.enter();
+            actor.spawn().expect("spawned inside the runtime")
+        };
+        if let Err(e) = rt.block_on(send(&address, &message, args.messages, |_| ())) {
+            let _ = rt.block_on(address.stop(stop_timeout));
             doc.error = Some(e);
             doc.error_during = Some("message");
             finish(&doc, &manifest, json);
             return Ok(Exit::ModuleFailed);
         }
-        let _ = rt.block_on(actor.stop(stop_timeout));
-        let outcome = actor.last_cleanup().map(|c| c.name()).unwrap_or("none");
+        let _ = rt.block_on(address.stop(stop_timeout));
+        let outcome = address
+            .handle()
+            .last_cleanup()
+            .map(|c| c.name())
+            .unwrap_or("none");
         baseline.get_or_insert(outcome);
-        actors.push(actor);
+        actors.push(address);
     }
     let baseline = baseline.unwrap_or("none");
 
@@ -472,7 +478,7 @@ struct Work {
 }
 
 impl Work {
-    async fn run(self, mut actor: ComponentActor) -> ComponentActor {
+    async fn run(self, actor: Address) -> Address {
         for k in 0..self.cycles {
             let cycle = self.first + k * self.workers;
             let t = Instant::now();
@@ -491,7 +497,11 @@ impl Work {
             let t = Instant::now();
             let stopped = actor.stop(self.timeout).await;
             let stop_time = t.elapsed();
-            let cleanup = actor.last_cleanup().map(|c| c.name()).unwrap_or("none");
+            let cleanup = actor
+                .handle()
+                .last_cleanup()
+                .map(|c| c.name())
+                .unwrap_or("none");
             let differs = mismatch(
                 &started,
                 &answered,
@@ -518,18 +528,18 @@ impl Work {
     }
 }
 
-/// Sends `count` copies of `message` to the started `actor`, one after
+/// Sends `count` copies of `message` to the started actor, one after
 /// another, passing each round trip's time to `record`; stops at the first
 /// message answered with an error and returns it.
 async fn send(
-    actor: &ComponentActor,
-    message: &[u8],
+    actor: &Address,
+    message: &bytes::Bytes,
     count: u64,
     mut record: impl FnMut(Duration),
 ) -> Result<(), ComponentError> {
     for _ in 0..count {
         let t = Instant::now();
-        actor.handle_message(message).await?;
+        actor.request(message.clone()).await?;
         record(t.elapsed());
     }
     Ok(())
