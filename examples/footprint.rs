@@ -86,18 +86,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// (VmRSS, VmSize) in KiB.
-fn status() -> (u64, u64) {
-    let text = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    let field = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("VmSize:"))
-}
-
 fn measure(side: &str, alloc: &str, n: u32) {
     let allocation = match alloc {
         "pooling" => Allocation::Pooling {

@@ -208,18 +208,6 @@ fn throughput() {
     });
 }
 
-/// (VmRSS, VmSize) in KiB.
-fn status() -> (u64, u64) {
-    let text = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    let field = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("VmSize:"))
-}
-
 fn maps() -> usize {
     std::fs::read_to_string("/proc/self/maps")
         .map(|m| m.lines().count())

@@ -31,11 +31,10 @@ use component_actor::{ActorState, Allocation, Child, CleanupOutcome};
 /// at p50 a bound of 1.15 allows ~1.6 ms more overshoot than raw, at p90
 /// 1.35 about 3.8 ms (the target is 5 ms past the timeout at p99).
 ///
-/// Issue 12 (messages): with the message path in, the pooled warm start
-/// measured 1.33-1.43 and the pooled WASI warm start 1.32 on the machine
-/// of its last CI run (on-demand unchanged, 1.12-1.17), and the cause was
-/// not found in that session: the bounds were raised to 1.50 and 1.45 so
-/// that the gate still catches a further regression. Finding it is open.
+/// The pooled warm start now measures 1.33-1.43 and the pooled WASI warm
+/// start 1.32 (on-demand 1.12-1.17), for a reason not yet found: the
+/// bounds are 1.50 and 1.45 so the gate still catches a further
+/// regression (docs/performance.md, "Open").
 const BOUNDS: &[(&str, f64)] = &[
     ("warm start p50", 1.50),
     ("stop p50", 1.30),
