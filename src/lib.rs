@@ -24,6 +24,7 @@ mod runtime;
 #[cfg(feature = "serde")]
 mod ser;
 pub mod suite;
+mod supervisor;
 mod sync;
 
 pub use actor::child::{Child, ChildHealth};
@@ -42,6 +43,10 @@ pub use runtime::host::{HOST_FUNCTIONS, MAX_LOG_BYTES};
 pub use runtime::instance::InstanceStats;
 pub use runtime::loader::{ComponentSource, WASM_MAGIC};
 pub use runtime::wasi::WasiOutput;
+pub use supervisor::spec::{
+    ChildKind, ChildSpec, HealthPolicy, Intensity, Restart, Shutdown, Strategy, SupervisorSpec,
+};
+pub use supervisor::tree::{ChildReport, EventKind, Supervisor, SupervisorEvent, SupervisorStatus};
 /// A WebAssembly value, for [`ComponentActor::call`] (wasmtime's own).
 pub use wasmtime::Val;
 

@@ -272,6 +272,11 @@ impl ActorHandle {
         self.shared.max_message_bytes
     }
 
+    /// The manifest's bound on one guest call.
+    pub(crate) fn max_call_duration(&self) -> Duration {
+        self.shared.limits.max_call_duration
+    }
+
     /// Stops the actor, exactly as [`Child::stop`] on the actor does, from
     /// any task: Ready -> Stopping -> Terminated with `_cleanup` bounded by
     /// `timeout`; Creating, Failed or Terminated -> Terminated. While the

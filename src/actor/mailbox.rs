@@ -44,7 +44,8 @@ struct Envelope {
 
 /// A request to the task that is not a message.
 enum Control {
-    Start(oneshot::Sender<Result<(), ComponentError>>),
+    /// Answered with the instance's number (see [`Exit`]) once Ready.
+    Start(oneshot::Sender<Result<u64, ComponentError>>),
     Stop(Duration, oneshot::Sender<Result<(), ComponentError>>),
     Health(oneshot::Sender<ChildHealth>),
 }
@@ -315,6 +316,12 @@ impl Address {
     ///
     /// As [`Child::start`]; [`ErrorKind::Stopped`] if the task has ended.
     pub async fn start(&self) -> Result<(), ComponentError> {
+        self.start_instance().await.map(drop)
+    }
+
+    /// [`start`](Self::start), answered with the number of the instance
+    /// started, which its [`Exit`] will carry.
+    pub(crate) async fn start_instance(&self) -> Result<u64, ComponentError> {
         match self.control(Control::Start).await {
             Some(result) => result,
             None => Err(stopped(self.component(), &self.state())),
@@ -359,12 +366,37 @@ impl ComponentActor {
     ///
     /// [`ErrorKind::Config`] when called outside a tokio runtime.
     pub fn spawn(self) -> Result<Address, ComponentError> {
-        spawn(self)
+        spawn(self, None)
     }
 }
 
-/// Moves `actor` into a task of the current tokio runtime.
-fn spawn(actor: ComponentActor) -> Result<Address, ComponentError> {
+/// How an instance of a spawned actor ended without its task being asked
+/// to stop it by [`Control::Stop`] alone: what a supervisor watches.
+#[derive(Debug, Clone)]
+pub(crate) struct Exit {
+    /// The watcher's number for the actor.
+    pub child: usize,
+    /// Which instance ended: 1 for the first one started, and so on.
+    pub instance: u64,
+    /// `None` for a normal end (a stop: Terminated), the reason for an
+    /// abnormal one (Failed: a guest call trapped, ran out of fuel or past
+    /// its deadline).
+    pub abnormal: Option<String>,
+}
+
+/// Where a spawned actor reports the end of each of its instances.
+#[derive(Debug, Clone)]
+pub(crate) struct ExitSink {
+    pub child: usize,
+    pub to: mpsc::UnboundedSender<Exit>,
+}
+
+/// Moves `actor` into a task of the current tokio runtime; with `exits`,
+/// the end of every instance it starts is reported there.
+pub(crate) fn spawn(
+    actor: ComponentActor,
+    exits: Option<ExitSink>,
+) -> Result<Address, ComponentError> {
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
         ComponentError::new(
             actor.component(),
@@ -375,7 +407,7 @@ fn spawn(actor: ComponentActor) -> Result<Address, ComponentError> {
     let (mailbox, messages) = mpsc::channel(actor.manifest().mailbox().capacity);
     let (control, requests) = mpsc::unbounded_channel();
     let handle = actor.handle();
-    runtime.spawn(run(actor, messages, requests));
+    runtime.spawn(run(actor, messages, requests, Watch::new(exits)));
     Ok(Address {
         mailbox,
         control,
@@ -393,9 +425,61 @@ fn refuse_queued(actor: &ComponentActor, messages: &mut mpsc::Receiver<Envelope>
 }
 
 /// Hands one message to the guest and its answer to the sender.
-async fn deliver(actor: &ComponentActor, e: Envelope) {
+async fn deliver(actor: &ComponentActor, e: Envelope, watch: &mut Watch) {
     let answer = actor.handle_message(&e.message).await;
+    // Only a failed call can have ended the instance.
+    let failed = answer.is_err();
     let _ = e.reply.send(answer);
+    if failed {
+        watch.look(actor);
+    }
+}
+
+/// The task's count of instances, and the report of how each one ended.
+struct Watch {
+    exits: Option<ExitSink>,
+    /// Instances started so far (the number of the current one).
+    instance: u64,
+    /// Whether the current instance is running (its end not yet reported).
+    live: bool,
+}
+
+impl Watch {
+    fn new(exits: Option<ExitSink>) -> Self {
+        Self {
+            exits,
+            instance: 0,
+            live: false,
+        }
+    }
+
+    /// A start made an instance Ready: its number.
+    fn started(&mut self) -> u64 {
+        self.instance += 1;
+        self.live = true;
+        self.instance
+    }
+
+    /// Reports the end of the current instance if the actor's state says
+    /// it has ended.
+    fn look(&mut self, actor: &ComponentActor) {
+        if !self.live {
+            return;
+        }
+        let abnormal = match actor.state() {
+            ActorState::Failed(reason) => Some(reason),
+            ActorState::Terminated => None,
+            _ => return,
+        };
+        self.live = false;
+        if let Some(sink) = &self.exits {
+            let _ = sink.to.send(Exit {
+                child: sink.child,
+                instance: self.instance,
+                abnormal,
+            });
+        }
+    }
 }
 
 /// Messages handled in one go when the mailbox holds several (measured:
@@ -408,26 +492,34 @@ async fn run(
     mut actor: ComponentActor,
     mut messages: mpsc::Receiver<Envelope>,
     mut requests: mpsc::UnboundedReceiver<Control>,
+    mut watch: Watch,
 ) {
     loop {
         tokio::select! {
             biased;
             request = requests.recv() => match request {
                 Some(Control::Start(reply)) => {
-                    let _ = reply.send(actor.start().await);
+                    // A start from Ready is refused and changes nothing.
+                    watch.look(&actor);
+                    let result = actor.start().await.map(|()| watch.started());
+                    let _ = reply.send(result);
                 }
                 Some(Control::Stop(timeout, reply)) => {
                     refuse_queued(&actor, &mut messages);
-                    let _ = reply.send(actor.stop(timeout).await);
+                    let result = actor.stop(timeout).await;
+                    watch.look(&actor);
+                    let _ = reply.send(result);
                 }
                 Some(Control::Health(reply)) => {
-                    let _ = reply.send(actor.health_check().await);
+                    let health = actor.health_check().await;
+                    watch.look(&actor);
+                    let _ = reply.send(health);
                 }
                 None => break,
             },
             envelope = messages.recv() => match envelope {
                 Some(first) => {
-                    deliver(&actor, first).await;
+                    deliver(&actor, first, &mut watch).await;
                     // Up to BATCH - 1 more without a trip through `select!`,
                     // while no control request waits; then back through it
                     // (and tokio's cooperative budget), so a busy actor does
@@ -437,7 +529,7 @@ async fn run(
                             break;
                         }
                         match messages.try_recv() {
-                            Ok(next) => deliver(&actor, next).await,
+                            Ok(next) => deliver(&actor, next, &mut watch).await,
                             Err(_) => break,
                         }
                     }
@@ -451,4 +543,5 @@ async fn run(
     refuse_queued(&actor, &mut messages);
     let timeout = actor.manifest().limits().max_call_duration;
     let _ = actor.stop(timeout).await;
+    watch.look(&actor);
 }
