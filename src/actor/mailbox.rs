@@ -427,12 +427,13 @@ fn refuse_queued(actor: &ComponentActor, messages: &mut mpsc::Receiver<Envelope>
 /// Hands one message to the guest and its answer to the sender.
 async fn deliver(actor: &ComponentActor, e: Envelope, watch: &mut Watch) {
     let answer = actor.handle_message(&e.message).await;
-    // Only a failed call can have ended the instance.
-    let failed = answer.is_err();
-    let _ = e.reply.send(answer);
-    if failed {
+    // Only a failed call can have ended the instance; its end is reported
+    // before the answer, so a sender that sees the error knows the
+    // supervisor has been told.
+    if answer.is_err() {
         watch.look(actor);
     }
+    let _ = e.reply.send(answer);
 }
 
 /// The task's count of instances, and the report of how each one ended.

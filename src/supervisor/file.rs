@@ -127,7 +127,8 @@ fn build(tree: TomlSupervisor, file: &Path, base: &Path) -> Result<SupervisorSpe
     let defaults = spec.intensity;
     spec = spec.intensity(
         tree.intensity.unwrap_or(defaults.restarts),
-        tree.period_ms.map_or(defaults.period, Duration::from_millis),
+        tree.period_ms
+            .map_or(defaults.period, Duration::from_millis),
     );
     match (tree.health_failures_to_restart, tree.health_interval_ms) {
         (Some(n), ms) => {
@@ -157,14 +158,20 @@ fn build(tree: TomlSupervisor, file: &Path, base: &Path) -> Result<SupervisorSpe
             }
             (None, Some(nested)) => {
                 if c.manifest.is_some() {
-                    return Err(bad(file, format!("child {:?}: a supervisor has no manifest", c.id)));
+                    return Err(bad(
+                        file,
+                        format!("child {:?}: a supervisor has no manifest", c.id),
+                    ));
                 }
                 ChildSpec::supervisor(c.id.clone(), build(nested, file, base)?)
             }
             _ => {
                 return Err(bad(
                     file,
-                    format!("child {:?}: give exactly one of `module` and `supervisor`", c.id),
+                    format!(
+                        "child {:?}: give exactly one of `module` and `supervisor`",
+                        c.id
+                    ),
                 ));
             }
         };
@@ -185,7 +192,10 @@ fn build(tree: TomlSupervisor, file: &Path, base: &Path) -> Result<SupervisorSpe
             Some(TomlShutdown::Word(w)) => {
                 return Err(bad(
                     file,
-                    format!("child {:?}: shutdown_ms {w:?}: a number or \"infinity\"", c.id),
+                    format!(
+                        "child {:?}: shutdown_ms {w:?}: a number or \"infinity\"",
+                        c.id
+                    ),
                 ));
             }
             None => {}

@@ -221,7 +221,10 @@ impl SupervisorSpec {
         let mut seen = std::collections::HashSet::new();
         for c in &self.children {
             if c.id.is_empty() || c.id.contains('/') {
-                return bad(format!("child id {:?}: must be non-empty, without '/'", c.id));
+                return bad(format!(
+                    "child id {:?}: must be non-empty, without '/'",
+                    c.id
+                ));
             }
             if !seen.insert(c.id.as_str()) {
                 return bad(format!("two children have the id {:?}", c.id));

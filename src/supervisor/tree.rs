@@ -223,6 +223,10 @@ enum Control {
     /// Answered with the number of the run started.
     Start(oneshot::Sender<Result<u64, ComponentError>>),
     Stop(oneshot::Sender<()>),
+    /// One round of health checks now.
+    CheckHealth(oneshot::Sender<()>),
+    /// Answered once every exit reported before it has been handled.
+    Settle(oneshot::Sender<()>),
 }
 
 /// A running supervision tree: start it, stop it, read its children's
@@ -335,6 +339,27 @@ impl Supervisor {
         let _ = answer.await;
     }
 
+    /// Runs one round of health checks now, as the health policy's timer
+    /// does (nothing without a policy, or unless Running): each running
+    /// actor child is checked in order, and one past
+    /// `failures_to_restart` consecutive failed checks is restarted.
+    /// Only the root's children are checked.
+    pub async fn check_health(&self) {
+        let (reply, answer) = oneshot::channel();
+        let _ = self.control.send(Control::CheckHealth(reply));
+        let _ = answer.await;
+    }
+
+    /// [`children`](Self::children) once the root has handled every child
+    /// end reported before this call (a message answered with a trap
+    /// before it, for example: the restart it caused is done).
+    pub async fn report(&self) -> Vec<ChildReport> {
+        let (reply, answer) = oneshot::channel();
+        let _ = self.control.send(Control::Settle(reply));
+        let _ = answer.await;
+        self.children()
+    }
+
     /// The root's status.
     pub fn status(&self) -> SupervisorStatus {
         self.shared.status.borrow().clone()
@@ -358,8 +383,8 @@ impl Supervisor {
         loop {
             changes.borrow_and_update();
             let report = self.children().into_iter().find(|c| c.path == path)?;
-            let running = report.restarts >= restarts
-                && matches!(report.state, "Ready" | "Running");
+            let running =
+                report.restarts >= restarts && matches!(report.state, "Ready" | "Running");
             if running || self.status().is_down() {
                 return Some(report);
             }
@@ -553,6 +578,14 @@ impl Task {
         }
     }
 
+    /// The root's own start and stop; a nested supervisor's are reported
+    /// by its parent, as for any child.
+    fn emit_own(&self, what: EventKind) {
+        if self.parent.is_none() {
+            self.emit(&self.shared.path, what);
+        }
+    }
+
     fn set_status(&self, status: SupervisorStatus) {
         self.shared.status.send_replace(status);
     }
@@ -567,13 +600,23 @@ impl Task {
         mut exits: mpsc::UnboundedReceiver<Exit>,
     ) {
         let checks = self.health.is_some();
-        let every = self.health.map_or(Duration::from_secs(3600), |h| h.interval);
+        let every = self
+            .health
+            .map_or(Duration::from_secs(3600), |h| h.interval);
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let running = self.status() == SupervisorStatus::Running;
             tokio::select! {
+                // Exits first: a request sent after an exit was reported
+                // sees it handled (and a flood of them is bounded by the
+                // number of children).
                 biased;
+                Some(exit) = exits.recv() => {
+                    if running {
+                        self.on_exit(exit).await;
+                    }
+                }
                 request = requests.recv() => match request {
                     Some(Control::Start(reply)) => {
                         let result = self.start().await;
@@ -583,13 +626,17 @@ impl Task {
                         self.stop().await;
                         let _ = reply.send(());
                     }
+                    Some(Control::CheckHealth(reply)) => {
+                        if running {
+                            self.check_health().await;
+                        }
+                        let _ = reply.send(());
+                    }
+                    Some(Control::Settle(reply)) => {
+                        let _ = reply.send(());
+                    }
                     None => break,
                 },
-                Some(exit) = exits.recv() => {
-                    if running {
-                        self.on_exit(exit).await;
-                    }
-                }
                 _ = tick.tick(), if running && checks => {
                     self.check_health().await;
                 }
@@ -630,7 +677,7 @@ impl Task {
         }
         self.runs += 1;
         self.set_status(SupervisorStatus::Running);
-        self.emit(&self.shared.path, EventKind::Started);
+        self.emit_own(EventKind::Started);
         Ok(self.runs)
     }
 
@@ -690,7 +737,7 @@ impl Task {
         self.set_status(SupervisorStatus::Stopping);
         self.stop_children(0..self.slots.len()).await;
         self.set_status(SupervisorStatus::Stopped);
-        self.emit(&self.shared.path, EventKind::Stopped);
+        self.emit_own(EventKind::Stopped);
     }
 
     /// A child's instance ended: if it is the one this supervisor started
@@ -704,20 +751,22 @@ impl Task {
             return;
         }
         slot.running = false;
-        let path = slot.path.clone();
-        let restart = slot.restart;
-        let reason = exit.abnormal.clone().unwrap_or_else(|| "stopped".into());
-        self.shared.records()[exit.child].last_exit = Some(reason.clone());
-        self.emit(
-            &path,
-            EventKind::Exited {
-                abnormal: exit.abnormal.clone(),
-            },
-        );
-        if restart.restarts_after(exit.abnormal.is_some()) {
-            self.restart(exit.child, format!("{path}: {reason}")).await;
+        self.ended(exit.child, exit.abnormal).await;
+    }
+
+    /// Child `i`'s instance ended (`abnormal`: the reason of a failure):
+    /// record it, and restart per its restart type and the strategy.
+    async fn ended(&mut self, i: usize, abnormal: Option<String>) {
+        let path = self.slots[i].path.clone();
+        let restart = self.slots[i].restart;
+        let reason = abnormal.clone().unwrap_or_else(|| "stopped".into());
+        self.shared.records()[i].last_exit = Some(reason.clone());
+        let failed = abnormal.is_some();
+        self.emit(&path, EventKind::Exited { abnormal });
+        if restart.restarts_after(failed) {
+            self.restart(i, format!("{path}: {reason}")).await;
         } else if restart == Restart::Temporary {
-            self.slots[exit.child].done = true;
+            self.slots[i].done = true;
         }
     }
 
@@ -828,14 +877,7 @@ impl Task {
                 slot.running = false;
                 slot.node.stop(slot.shutdown).await;
                 let reason = format!("unhealthy on {consecutive} consecutive checks: {why}");
-                self.shared.records()[i].last_exit = Some(reason.clone());
-                self.emit(
-                    &path,
-                    EventKind::Exited {
-                        abnormal: Some(reason.clone()),
-                    },
-                );
-                self.restart(i, format!("{path}: {reason}")).await;
+                self.ended(i, Some(reason)).await;
             }
         }
     }
