@@ -44,8 +44,11 @@ impl RestartWindow {
     /// give up instead).
     pub(crate) fn admit(&mut self, now: Instant, intensity: Intensity) -> bool {
         self.times.push_back(now);
+        let keep = intensity.restarts as usize + 1;
         while let Some(&first) = self.times.front() {
-            if now.saturating_duration_since(first) > intensity.period {
+            // Past the period, or more than enough to decide: at most
+            // `restarts + 1` are kept, whatever the intensity.
+            if now.saturating_duration_since(first) > intensity.period || self.times.len() > keep {
                 self.times.pop_front();
             } else {
                 break;
@@ -105,6 +108,22 @@ mod tests {
             period: Duration::from_secs(1),
         };
         assert!(!RestartWindow::default().admit(Instant::now(), i));
+    }
+
+    #[test]
+    fn at_most_restarts_plus_one_are_kept() {
+        let i = Intensity {
+            restarts: 2,
+            period: Duration::from_secs(3600),
+        };
+        let t0 = Instant::now();
+        let mut w = RestartWindow::default();
+        assert!(w.admit(t0, i));
+        assert!(w.admit(t0, i));
+        for _ in 0..100 {
+            assert!(!w.admit(t0, i));
+        }
+        assert_eq!(w.times.len(), 3);
     }
 
     #[test]
