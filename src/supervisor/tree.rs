@@ -87,6 +87,9 @@ pub struct SupervisorEvent {
     pub path: String,
     /// What happened to it.
     pub what: EventKind,
+    /// When the supervisor saw it or made it happen (not serialized).
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub at: Instant,
 }
 
 /// What a [`SupervisorEvent`] reports.
@@ -574,6 +577,7 @@ impl Task {
             let _ = events.send(SupervisorEvent {
                 path: path.to_string(),
                 what,
+                at: Instant::now(),
             });
         }
     }
