@@ -9,10 +9,13 @@
 //! component-actor check FILE [--manifest M.toml]    preflight without running guest code
 //! component-actor soak FILE --cycles N [--concurrency C] [--pooling]
 //!     [--messages N [--message-text TEXT]]          (and N messages per cycle)
+//! component-actor up TREE.toml [--for-ms MS]        run a supervision tree until Ctrl-C or SIGTERM
+//!     [--message PATH=TEXT]...                      (sending messages to its actors)
 //! ```
 //!
-//! Every subcommand takes `--json` (one JSON document on stdout). Exit codes:
-//! 0 success, 1 the module failed, 2 bad input. Logs go to stderr, filtered
+//! Every subcommand takes `--json` (one JSON document on stdout; for `up`,
+//! one JSON line per event and a last one). Exit codes:
+//! 0 success, 1 the module (or the tree) failed, 2 bad input. Logs go to stderr, filtered
 //! by `RUST_LOG` (default `warn`; `error` for `suite` and `soak`, which
 //! provoke or repeat failures on purpose and count them in their report).
 
@@ -28,18 +31,19 @@ use clap::{Parser, Subcommand};
 use cli::{BadInput, BadInputDoc, Exit, ModuleArgs, SCHEMA_VERSION, StopTimeout};
 
 /// Run WebAssembly modules as supervised actors: conformance suite, single
-/// runs, preflight checks and soak tests.
+/// runs, preflight checks, soak tests and supervision trees.
 ///
 /// Exit codes: 0 success; 1 the module failed (start failed, an --invoke
 /// call or a --message failed, not admitted, a soak cycle mismatched or
-/// leaked, a fixture mismatched); 2 bad input
+/// leaked, a fixture mismatched, a tree did not start or gave up); 2 bad input
 /// (missing file, unreadable or invalid manifest, bad arguments).
 /// Logs go to stderr, filtered by RUST_LOG (default: warn; error for suite
 /// and soak).
 #[derive(Parser, Debug)]
 #[command(name = "component-actor", version)]
 struct Cli {
-    /// Print one JSON document on stdout instead of text.
+    /// Print one JSON document on stdout instead of text (for `up`: one
+    /// JSON line per event, per message answer, and a last one).
     #[arg(long, global = true)]
     json: bool,
     #[command(subcommand)]
@@ -86,6 +90,17 @@ enum Command {
         #[command(flatten)]
         stop: StopTimeout,
     },
+    /// Run a supervision tree (TOML) until Ctrl-C, SIGTERM or --for-ms:
+    /// each child's state live (one line per child on a terminal, one line
+    /// per event on stderr otherwise), then stop it, children in reverse
+    /// order, and print the final states.
+    ///
+    /// Exit code 0 when the tree was stopped as asked; 1 when it did not
+    /// start or its root supervisor gave up (restarts past its intensity).
+    Up {
+        #[command(flatten)]
+        up: cli::up::UpArgs,
+    },
 }
 
 impl Command {
@@ -95,6 +110,7 @@ impl Command {
             Command::Run { .. } => "run",
             Command::Check { .. } => "check",
             Command::Soak { .. } => "soak",
+            Command::Up { .. } => "up",
         }
     }
 }
@@ -128,6 +144,7 @@ fn main() -> ExitCode {
         Command::Soak { module, soak, stop } => {
             cli::soak::main(module, soak, stop.get(), json, &bars)
         }
+        Command::Up { up } => cli::up::main(up, json, &bars),
     };
     match result {
         Ok(exit) => exit.into(),
@@ -167,7 +184,7 @@ fn usage_error(e: &clap::Error) -> ExitCode {
         let command = args
             .iter()
             .map(String::as_str)
-            .find(|a| matches!(*a, "suite" | "run" | "check" | "soak"));
+            .find(|a| matches!(*a, "suite" | "run" | "check" | "soak" | "up"));
         let rendered = e.render().to_string();
         let first = rendered.lines().next().unwrap_or("invalid command line");
         let message = first.strip_prefix("error: ").unwrap_or(first);

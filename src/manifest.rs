@@ -431,17 +431,7 @@ impl ComponentManifest {
     /// not written `module::name`, or an absurd limit.
     pub fn from_toml_str(text: &str) -> Result<Self, ComponentError> {
         let doc: TomlManifest = toml::from_str(text).map_err(|e| {
-            let msg = e.message().trim().to_string();
-            let at = e
-                .span()
-                .map(|s| {
-                    let start = s.start.min(text.len());
-                    let line = text[..start].matches('\n').count() + 1;
-                    let source_line = text.lines().nth(line - 1).unwrap_or("").trim();
-                    format!(" (line {line}: `{source_line}`)")
-                })
-                .unwrap_or_default();
-            ComponentError::new("<manifest>", ErrorKind::Manifest, format!("{msg}{at}"))
+            ComponentError::new("<manifest>", ErrorKind::Manifest, toml_error_line(text, &e))
                 .with_source(e)
         })?;
         let name = doc.component.name;
@@ -632,6 +622,22 @@ impl ManifestBuilder {
             mailbox: self.mailbox,
         })
     }
+}
+
+/// A TOML parse error of `text` in one line: the message and where
+/// (`unknown field `x` (line 3: `x = 1`)`).
+pub(crate) fn toml_error_line(text: &str, e: &toml::de::Error) -> String {
+    let msg = e.message().trim();
+    let at = e
+        .span()
+        .map(|s| {
+            let start = s.start.min(text.len());
+            let line = text[..start].matches('\n').count() + 1;
+            let source_line = text.lines().nth(line - 1).unwrap_or("").trim();
+            format!(" (line {line}: `{source_line}`)")
+        })
+        .unwrap_or_default();
+    format!("{msg}{at}")
 }
 
 #[derive(Deserialize)]

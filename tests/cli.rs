@@ -2223,3 +2223,384 @@ fn soak_message_errors_fail_the_soak() {
         out.stdout
     );
 }
+
+// ------------------------------------------------- issue 13 (up TREE.toml)
+
+/// Every stdout line of `up --json` as JSON, each with `schema_version` 1.
+fn json_lines(out: &Out) -> Vec<Value> {
+    out.stdout
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("not one JSON line ({e}): {l}\n{}", out.stdout));
+            assert_eq!(v["schema_version"], 1, "{l}");
+            v
+        })
+        .collect()
+}
+
+/// The `(path, what)` of each event line: `what` a variant name
+/// (`Started`, `Restarting`).
+fn events(lines: &[Value]) -> Vec<(String, String)> {
+    lines
+        .iter()
+        .filter_map(|l| l.get("event"))
+        .map(|e| {
+            let what = match &e["what"] {
+                Value::String(s) => s.clone(),
+                Value::Object(m) => m.keys().next().cloned().unwrap_or_default(),
+                other => panic!("event kind {other}"),
+            };
+            (e["path"].as_str().unwrap_or_default().to_string(), what)
+        })
+        .collect()
+}
+
+fn position(events: &[(String, String)], path: &str, what: &str) -> usize {
+    events
+        .iter()
+        .position(|(p, w)| p == path && w == what)
+        .unwrap_or_else(|| panic!("no {what} event for {path:?} in {events:?}"))
+}
+
+/// A tree of one child `counter` running `fixture`, with `top` as its
+/// supervisor's settings.
+fn one_child_tree(dir: &Scratch, top: &str, fixture: &str) -> String {
+    let module = root().join("wat").join(fixture);
+    dir.file(
+        "tree.toml",
+        format!(
+            "{top}\n[[children]]\nid = \"counter\"\nmodule = \"{}\"\n",
+            module.display()
+        ),
+    )
+}
+
+#[test]
+fn up_json_starts_the_tree_in_order_and_stops_it_in_reverse() {
+    let out = cli(&["up", "trees/demo.toml", "--for-ms", "300", "--json"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let lines = json_lines(&out);
+    let events = events(&lines);
+    let started =
+        ["counter", "pipeline/source", "pipeline/sink"].map(|p| position(&events, p, "Started"));
+    assert!(started.is_sorted(), "{events:?}");
+    // Stopped in reverse: the nested supervisor's children (last first),
+    // then the nested supervisor, then the first child, then the root.
+    let stopped = [
+        "pipeline/sink",
+        "pipeline/source",
+        "pipeline",
+        "counter",
+        "",
+    ]
+    .map(|p| position(&events, p, "Stopped"));
+    assert!(stopped.is_sorted(), "{events:?}");
+    assert!(started[2] < stopped[0], "{events:?}");
+    // The last line is the final status; nothing else is on stdout.
+    let last = lines.last().expect("a final line");
+    assert_eq!(last["command"], "up");
+    assert_eq!(last["status"], "Stopped");
+    assert_eq!(last["stopped_by"], "for-ms");
+    assert_eq!(last["exit_code"], 0);
+    assert_eq!(last["error"], Value::Null);
+    let children = last["children"].as_array().expect("children");
+    let paths: Vec<&str> = children.iter().filter_map(|c| c["path"].as_str()).collect();
+    assert_eq!(
+        paths,
+        ["counter", "pipeline", "pipeline/source", "pipeline/sink"]
+    );
+    for c in children {
+        let state = c["state"].as_str().unwrap_or_default();
+        assert!(matches!(state, "Terminated" | "Stopped"), "{c}");
+        assert_eq!(c["restarts"], 0, "{c}");
+    }
+    assert_eq!(lines.len(), events.len() + 1, "{}", out.stdout);
+    // Off a terminal under --json, no plain event lines on stderr either.
+    assert!(!out.stderr.contains("up: "), "{}", out.stderr);
+}
+
+#[test]
+fn up_text_prints_each_event_on_stderr_and_the_final_states() {
+    let out = cli(&["up", "trees/demo.toml", "--for-ms", "100"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    for line in [
+        "up: counter: Started",
+        "up: pipeline/sink: Stopped",
+        "up: (root): Stopped",
+    ] {
+        assert!(
+            out.stderr.lines().any(|l| l == line),
+            "{line}:\n{}",
+            out.stderr
+        );
+    }
+    let stdout: Vec<&str> = out.stdout.lines().collect();
+    assert!(
+        stdout[0].starts_with("up trees/demo.toml: stopped (--for-ms) after "),
+        "{}",
+        out.stdout
+    );
+    for column in ["path", "state", "restarts", "last exit"] {
+        assert!(stdout[1].contains(column), "{}", stdout[1]);
+    }
+    assert!(
+        stdout[2].starts_with("counter ") && stdout[2].contains("Terminated"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(stdout.len(), 6, "{}", out.stdout);
+}
+
+#[test]
+fn up_a_child_that_does_not_start_exits_1_with_one_error_line() {
+    let dir = Scratch::new("up-start-trap");
+    let tree = one_child_tree(&dir, "", "start_trap.wat");
+    let out = cli(&["up", &tree]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    let errors: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", out.stderr);
+    assert!(
+        errors[0].starts_with("error: the tree did not start: "),
+        "{}",
+        errors[0]
+    );
+    assert!(errors[0].contains("trapped"), "{}", errors[0]);
+    // Under --json: the StartFailed event, then the final status with the error.
+    let out = cli(&["up", &tree, "--json"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let lines = json_lines(&out);
+    position(&events(&lines), "counter", "StartFailed");
+    let last = lines.last().expect("a final line");
+    assert_eq!(last["status"], "Failed");
+    assert_eq!(last["error"]["kind"], "Trap");
+    assert_eq!(last["exit_code"], 1);
+    assert_eq!(last["stopped_by"], Value::Null);
+}
+
+#[test]
+fn up_bad_tree_files_and_arguments_are_bad_input() {
+    let dir = Scratch::new("up-bad-input");
+    let unknown = dir.file("colour.toml", "colour = \"red\"\n");
+    assert_bad_input(&cli(&["up", &unknown]), "unknown field `colour`");
+    assert_bad_input(
+        &cli(&["up", "trees/missing.toml"]),
+        "cannot read supervision tree trees/missing.toml: no such file",
+    );
+    let out = cli(&["up", &unknown, "--json"]);
+    assert_eq!(out.code, 2);
+    let doc = out.json();
+    assert_eq!(doc["command"], "up");
+    assert_eq!(doc["error"]["kind"], "Manifest");
+    // Two children with one id: refused before anything starts.
+    let module = root().join("wat/good.wat");
+    let twice = format!(
+        "[[children]]\nid = \"a\"\nmodule = \"{}\"\n",
+        module.display()
+    )
+    .repeat(2);
+    assert_bad_input(
+        &cli(&["up", &dir.file("twice.toml", twice)]),
+        "two children",
+    );
+    // A --message to no actor of the tree, or without `=`.
+    assert_bad_input(
+        &cli(&["up", "trees/demo.toml", "--message", "pipeline=hi"]),
+        "no actor at `pipeline`",
+    );
+    assert_usage_error(
+        &cli(&["up", "trees/demo.toml", "--message", "hi"]),
+        "PATH=TEXT",
+    );
+}
+
+#[test]
+fn up_stops_on_sigterm_and_exits_0() {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_component-actor"))
+        .args(["up", "trees/demo.toml", "--json"])
+        .current_dir(root())
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let stdout = child.stdout.take().expect("stdout");
+    let (lines_to, lines) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if lines_to.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !seen.iter().any(|l: &String| l.contains("\"Started\"")) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => seen.push(line),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("no Started line within 10 s: {seen:?}");
+            }
+        }
+    }
+    let killed = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("still running 10 s after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    reader.join().expect("reader");
+    seen.extend(lines.try_iter());
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
+    }
+    assert_eq!(status.code(), Some(0), "{seen:?}\n{stderr}");
+    let out = Out {
+        code: 0,
+        stdout: seen.join("\n"),
+        stderr,
+    };
+    let lines = json_lines(&out);
+    let events = events(&lines);
+    let stopped = ["pipeline/sink", "pipeline/source", "counter", ""]
+        .map(|p| position(&events, p, "Stopped"));
+    assert!(stopped.is_sorted(), "{events:?}");
+    let last = lines.last().expect("a final line");
+    assert_eq!(last["status"], "Stopped");
+    assert_eq!(last["stopped_by"], "SIGTERM");
+    assert_eq!(last["exit_code"], 0);
+}
+
+#[test]
+fn up_a_crash_loop_past_the_intensity_exits_1_naming_the_reason() {
+    let dir = Scratch::new("up-crash-loop");
+    let tree = one_child_tree(&dir, "intensity = 0", "supervised_worker.wat");
+    let out = cli(&["up", &tree, "--message", "counter=!"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let errors: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", out.stderr);
+    assert!(
+        errors[0].starts_with(
+            "error: the supervisor gave up: more than 0 restarts in 5s; last: counter: "
+        ),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        out.stdout.contains("message counter \"!\" failed: Trap: "),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains(": gave up after "), "{}", out.stdout);
+
+    let out = cli(&["up", &tree, "--message", "counter=!", "--json"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let lines = json_lines(&out);
+    let events = events(&lines);
+    assert!(position(&events, "counter", "Exited") < position(&events, "", "GaveUp"));
+    assert!(!events.iter().any(|(_, w)| w == "Restarting"), "{events:?}");
+    let answer = lines
+        .iter()
+        .find_map(|l| l.get("message"))
+        .expect("the message's answer");
+    assert_eq!(answer["path"], "counter");
+    assert_eq!(answer["ok"], false);
+    assert_eq!(answer["error"]["kind"], "Trap");
+    let last = lines.last().expect("a final line");
+    assert_eq!(last["status"], "Failed");
+    assert!(
+        last["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("more than 0 restarts")),
+        "{last}"
+    );
+    assert_eq!(last["exit_code"], 1);
+}
+
+#[test]
+fn up_a_crash_within_the_intensity_is_restarted_and_exits_0() {
+    let dir = Scratch::new("up-restart");
+    // The default intensity: one restart in 5 s.
+    let tree = one_child_tree(&dir, "", "supervised_worker.wat");
+    let out = cli(&[
+        "up",
+        &tree,
+        "--message",
+        "counter=add",
+        "--message",
+        "counter=!",
+        "--message",
+        "counter=add",
+        "--for-ms",
+        "500",
+        "--json",
+    ]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let lines = json_lines(&out);
+    let restarting: Vec<&Value> = lines
+        .iter()
+        .filter_map(|l| l.get("event"))
+        .filter(|e| e["path"] == "counter" && e["what"].get("Restarting").is_some())
+        .collect();
+    assert_eq!(restarting.len(), 1, "{}", out.stdout);
+    assert_eq!(restarting[0]["what"]["Restarting"]["restarts"], 1);
+    // Each answer in order; the message after the trap waited for the new
+    // instance, which counts from zero again.
+    let answers: Vec<(String, Value)> = lines
+        .iter()
+        .filter_map(|l| l.get("message"))
+        .map(|m| {
+            (
+                m["message"].as_str().unwrap_or_default().to_string(),
+                m["reply"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        answers,
+        [
+            ("add".to_string(), Value::from("1")),
+            ("!".to_string(), Value::Null),
+            ("add".to_string(), Value::from("1")),
+        ],
+        "{}",
+        out.stdout
+    );
+    let last = lines.last().expect("a final line");
+    assert_eq!(last["status"], "Stopped");
+    assert_eq!(last["exit_code"], 0);
+    assert_eq!(last["children"][0]["restarts"], 1);
+    assert!(
+        last["children"][0]["last_exit"]
+            .as_str()
+            .is_some_and(|e| e.contains("trapped")),
+        "{last}"
+    );
+}

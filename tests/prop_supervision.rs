@@ -334,7 +334,9 @@ fn run_case(rt: &Runtime, c: &Case) -> Result<(), TestCaseError> {
                 Op::Restart => {
                     tree.stop().await;
                     m.stop_all();
-                    m.status = Status::Stopped;
+                    if m.status == Status::Running {
+                        m.status = Status::Stopped;
+                    }
                     check_against(&tree, &m, step)?;
                     tree.start().await.unwrap();
                     m.start();

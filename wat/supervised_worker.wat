@@ -5,7 +5,7 @@
 ;; @message: sick
 ;; @expect-reply: sick
 ;; @expect-health: failed
-;; @expect-cleanup: ok
+;; @expect-cleanup: completed
 (module
   (memory (export "memory") 1)
   (global $count (mut i32) (i32.const 0))

@@ -7,6 +7,7 @@ pub mod logs;
 pub mod run;
 pub mod soak;
 pub mod suite;
+pub mod up;
 
 use std::fmt;
 use std::io::Write as _;
@@ -63,7 +64,8 @@ pub enum Exit {
     Success,
     /// 1: the module failed (start failed, an `--invoke` call or a
     /// `--message` failed, check refused it, a soak cycle failed or a leak
-    /// is suspected, a fixture mismatched).
+    /// is suspected, a fixture mismatched; a supervision tree did not
+    /// start or its root supervisor gave up).
     ModuleFailed,
     /// 2: the input was bad (missing file, unreadable or invalid manifest,
     /// bad arguments); nothing was run.
@@ -152,7 +154,7 @@ impl fmt::Display for BadInput {
 pub struct BadInputDoc<'a> {
     /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
-    /// The subcommand (`suite`, `run`, `check`, `soak`), or `null` when the
+    /// The subcommand (`suite`, `run`, `check`, `soak`, `up`), or `null` when the
     /// command line could not be parsed far enough to tell.
     pub command: Option<&'a str>,
     /// Always 2.
@@ -294,6 +296,17 @@ pub fn print_json<T: Serialize>(doc: &T) {
         }
         // Serializing plain structs of strings and numbers cannot fail;
         // say so rather than panic if it ever does.
+        Err(e) => eprintln!("error: cannot serialize the report: {e}"),
+    }
+}
+
+/// Prints one JSON document as one line (compact) to stdout: the JSON
+/// lines of `up`, one per event. Exact as [`print_json`]'s documents are.
+pub fn print_json_line<T: Serialize>(doc: &T) {
+    match serde_json::to_string(doc) {
+        Ok(text) => {
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
+        }
         Err(e) => eprintln!("error: cannot serialize the report: {e}"),
     }
 }

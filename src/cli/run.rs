@@ -89,13 +89,15 @@ struct RunDoc<'a> {
 /// its exact bytes in lowercase hex, two digits a byte (`"70696e67"`; hex as
 /// a `v128` value is), or the typed error (`reply` and `reply_hex` then
 /// `null`).
+///
+/// `up --message` reports its answers in the same shape.
 #[derive(Serialize)]
-struct MessageDoc {
-    message: String,
+pub(super) struct MessageDoc {
+    pub(super) message: String,
     ok: bool,
-    reply: Option<String>,
+    pub(super) reply: Option<String>,
     reply_hex: Option<String>,
-    error: Option<ComponentError>,
+    pub(super) error: Option<ComponentError>,
     duration_ms: f64,
     #[serde(skip)]
     at: Duration,
@@ -575,7 +577,9 @@ fn send_messages(
     })
 }
 
-fn answer(
+/// `message`'s answer as a [`MessageDoc`]: sent `at` (since the run
+/// began), answered after `took`.
+pub(super) fn answer(
     message: &str,
     result: Result<bytes::Bytes, ComponentError>,
     at: Duration,

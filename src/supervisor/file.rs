@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::error::{ComponentError, ErrorKind};
-use crate::manifest::ComponentManifest;
+use crate::manifest::{ComponentManifest, toml_error_line};
 use crate::runtime::loader::ComponentSource;
 use crate::supervisor::spec::{ChildSpec, Restart, Shutdown, Strategy, SupervisorSpec};
 
@@ -109,7 +109,7 @@ impl SupervisorSpec {
             )
             .with_source(e)
         })?;
-        let tree: TomlSupervisor = toml::from_str(&text).map_err(|e| bad(path, e.message()))?;
+        let tree: TomlSupervisor = toml::from_str(&text).map_err(|e| bad(path, toml_error_line(&text, &e)))?;
         let base = path.parent().unwrap_or(Path::new("."));
         build(tree, path, base)
     }

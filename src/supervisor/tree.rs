@@ -335,7 +335,8 @@ impl Supervisor {
     }
 
     /// Stops the children in reverse order, each within its shutdown, and
-    /// waits until they are stopped.
+    /// waits until they are stopped. A Failed supervisor (its children
+    /// already stopped) stays Failed, with its reason.
     pub async fn stop(&self) {
         let (reply, answer) = oneshot::channel();
         let _ = self.control.send(Control::Stop(reply));
@@ -734,8 +735,7 @@ impl Task {
 
     async fn stop(&mut self) {
         if self.status().is_down() {
-            // Nothing runs; a Failed supervisor stopped is Stopped.
-            self.set_status(SupervisorStatus::Stopped);
+            // Nothing runs: a Failed supervisor keeps its reason.
             return;
         }
         self.set_status(SupervisorStatus::Stopping);
