@@ -109,7 +109,8 @@ impl SupervisorSpec {
             )
             .with_source(e)
         })?;
-        let tree: TomlSupervisor = toml::from_str(&text).map_err(|e| bad(path, toml_error_line(&text, &e)))?;
+        let tree: TomlSupervisor =
+            toml::from_str(&text).map_err(|e| bad(path, toml_error_line(&text, &e)))?;
         let base = path.parent().unwrap_or(Path::new("."));
         build(tree, path, base)
     }
