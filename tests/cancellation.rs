@@ -8,10 +8,13 @@
 //! futures have await points to be dropped at; each test requires that at
 //! least one drop fell inside the operation, so none can pass vacuously.
 
+mod support;
+
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
+use support::block_on;
 
 use component_actor::{
     ActorState, Child, ChildHealth, CleanupOutcome, ComponentActor, ComponentManifest,
@@ -35,14 +38,6 @@ fn poll_then_drop<F: Future>(fut: F, n: usize) -> Option<F::Output> {
 /// a regression that makes an operation never finish fails here instead
 /// of looping forever.
 const MAX_POLLS: usize = 20_000;
-
-fn block_on<F: Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-        .block_on(f)
-}
 
 /// A function body that counts to `n` (busy for a few ms, yielding at
 /// every epoch tick), then does `then`.

@@ -1,9 +1,12 @@
 //! The lifecycle through the public API: transitions, limits, deadlines,
 //! permissions, cleanup and health, each named by the behaviour it checks.
 
+mod support;
+
 use std::error::Error as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::bounded;
 
 use component_actor::{
     ActorState, Child, ChildHealth, CleanupOutcome, ComponentActor, ComponentManifest,
@@ -44,14 +47,6 @@ fn counting_body(n: u32) -> String {
 /// A `_start` that counts to $n: busy, but finite.
 fn counting_start(n: u32) -> String {
     format!(r#"(module (func (export "_start") {}))"#, counting_body(n))
-}
-
-/// "It returns at all": a generous bound around an operation on a guest
-/// that may hang, so a regression fails the test instead of hanging CI.
-async fn bounded<F: std::future::Future>(what: &str, f: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(60), f)
-        .await
-        .unwrap_or_else(|_| panic!("{what} did not return within 60 s"))
 }
 
 /// Polls `fut` to completion by hand, recording the actor's state after

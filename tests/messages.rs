@@ -2,10 +2,13 @@
 //! the message ABI, and the accounting that answers every accepted message
 //! exactly once. Guests are the `wat/message_*.wat` fixtures.
 
+mod support;
+
 use std::future::Future;
 use std::pin::pin;
 use std::task::Context;
 use std::time::Duration;
+use support::{block_on, bounded};
 
 use component_actor::{
     ActorState, Address, Child, ChildHealth, ComponentActor, ComponentManifest, ComponentSource,
@@ -31,24 +34,6 @@ fn with_mailbox(capacity: usize) -> ComponentManifest {
         })
         .build()
         .unwrap()
-}
-
-/// One-thread runtime: the actor's task runs only when the test awaits,
-/// so what is queued when is decided by the test, not by timing.
-fn block_on<F: Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
-/// "It returns at all": a generous bound for operations on guests that
-/// may hang, so a regression fails instead of hanging CI.
-async fn bounded<F: Future>(what: &str, f: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(60), f)
-        .await
-        .unwrap_or_else(|_| panic!("{what} did not return within 60 s"))
 }
 
 async fn started(rt: &Runtime, name: &str, manifest: ComponentManifest) -> Address {

@@ -11,11 +11,14 @@
 //! The tokio runtime has one thread, so the actor's task runs only while
 //! the test awaits: what is queued when is decided by the sequence.
 
+mod support;
+
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
+use support::cases;
 
 use component_actor::{
     ActorState, Address, ComponentActor, ComponentManifest, ComponentSource, Delivery, ErrorKind,
@@ -326,13 +329,6 @@ fn run_case(rt: &Runtime, capacity: usize, ops: &[Op]) -> Result<(), TestCaseErr
             .unwrap();
         Ok(())
     })
-}
-
-fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 #[test]

@@ -13,10 +13,13 @@
 //! an instance) and succeed otherwise (never an instance in Creating,
 //! Terminated or Failed, nor after a drop).
 
+mod support;
+
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
+use support::cases;
 
 use component_actor::{
     ActorHandle, ActorState, Allocation, Child, ChildHealth, CleanupOutcome, ComponentActor,
@@ -524,13 +527,6 @@ fn run_case(world: &World, first: Spec, ops: &[Op]) -> Result<(), TestCaseError>
         "dropping the actor must release its instance"
     );
     Ok(())
-}
-
-fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 #[test]

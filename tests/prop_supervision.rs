@@ -13,7 +13,10 @@
 //! a case; the window's sliding is unit-tested with synthetic clocks in
 //! `src/supervisor/rules.rs`.
 
+mod support;
+
 use std::time::Duration;
+use support::cases;
 
 use component_actor::{
     ChildSpec, ComponentManifest, ComponentSource, ErrorKind, Restart, Runtime, RuntimeConfig,
@@ -348,13 +351,6 @@ fn run_case(rt: &Runtime, c: &Case) -> Result<(), TestCaseError> {
         tree.stop().await;
         Ok(())
     })
-}
-
-fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 #[test]

@@ -7,7 +7,10 @@
 //! answered with the count, so a count of 1 after a restart shows a fresh
 //! instance and a higher one an instance that was left alone. `!` traps.
 
-use std::future::Future;
+mod support;
+
+use support::block_on;
+
 use std::time::{Duration, Instant};
 
 use component_actor::{
@@ -16,6 +19,11 @@ use component_actor::{
     SupervisorEvent, SupervisorSpec, SupervisorStatus,
 };
 use tokio::sync::mpsc;
+
+/// "It returns at all", 20 s: a broken supervisor fails its test sooner.
+async fn bounded<F: std::future::Future>(what: &str, f: F) -> F::Output {
+    support::within(Duration::from_secs(20), what, f).await
+}
 
 fn wat(name: &str) -> ComponentSource {
     ComponentSource::from_file(format!("{}/wat/{name}.wat", env!("CARGO_MANIFEST_DIR")))
@@ -27,22 +35,6 @@ fn worker(id: &str) -> ChildSpec {
         wat("supervised_worker"),
         ComponentManifest::new(id).unwrap(),
     )
-}
-
-fn block_on<F: Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
-/// "It returns at all": a generous bound, so a regression fails instead of
-/// hanging CI.
-async fn bounded<F: Future>(what: &str, f: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(20), f)
-        .await
-        .unwrap_or_else(|_| panic!("{what} did not return within 20 s"))
 }
 
 async fn ask(tree: &Supervisor, path: &str, message: &str) -> Result<String, ErrorKind> {
