@@ -355,17 +355,27 @@ fn mistyped_or_incomplete_message_exports_fail_the_start() {
 #[test]
 fn stop_finishes_the_message_in_progress_and_answers_the_queued_ones_stopped() {
     let rt = Runtime::new(RuntimeConfig::default()).unwrap();
-    block_on(async {
+    // The actor's task on a worker thread of its own and this caller on the
+    // test's thread: the caller sees the health answer as soon as it is
+    // sent. (On a one-thread runtime the caller is polled only between
+    // batches of task polls, up to 61 epoch ticks apart, and a fast machine
+    // could finish both queued messages in that time.)
+    let tokio_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    tokio_rt.block_on(async {
         // Capacity 2, no fuel cap, a 10 s deadline.
         let busy = started(&rt, "message_busy", manifest_file("message_slow")).await;
         // ~100 million iterations: long enough to be in progress while the
         // test goes on (the guest yields to tokio every epoch tick).
         let in_progress = busy.try_send(vec![100u8]).unwrap();
         until("the first message to be taken", || busy.queued() == 0).await;
-        // Two more, ~50 million iterations each.
+        // Two more, ~255 million iterations each.
         let [second, third] = [
-            busy.try_send(vec![50u8]).unwrap(),
-            busy.try_send(vec![50u8]).unwrap(),
+            busy.try_send(vec![255u8]).unwrap(),
+            busy.try_send(vec![255u8]).unwrap(),
         ];
         assert_eq!(busy.queued(), 2);
         let health = bounded("health while busy", busy.health_check()).await;
