@@ -77,6 +77,25 @@ fn an_address_is_send_sync_clone_and_small() {
 }
 
 #[test]
+fn an_address_names_its_actor_and_shows_its_state_and_queue() {
+    let rt = Runtime::new(RuntimeConfig::default()).unwrap();
+    block_on(async {
+        let address = started(&rt, "message_echo", ComponentManifest::new("echo").unwrap()).await;
+        assert_eq!(address.component(), "echo");
+        assert_eq!(address.handle().component(), "echo");
+        assert_eq!(address.state(), ActorState::Ready);
+        assert_eq!(address.queued(), 0);
+        let shown = format!("{address:?}");
+        assert!(
+            shown.contains("\"echo\"") && shown.contains("Ready"),
+            "{shown}"
+        );
+        address.stop(STOP).await.unwrap();
+        assert_eq!(address.state(), ActorState::Terminated);
+    });
+}
+
+#[test]
 fn an_echo_actor_replies_with_each_message_and_a_counter_keeps_state() {
     let rt = Runtime::new(RuntimeConfig::default()).unwrap();
     block_on(async {
