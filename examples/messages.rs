@@ -11,10 +11,16 @@
 //! cargo run --release --example messages -- --check       # ci/perf's bound on the round trip
 //! ```
 //!
-//! With `--check`, exits 1 unless the round trip p50 stays within
-//! `MAX_ROUND_TRIP_RATIO` of raw (measured once more if not; the better
-//! run counts): a regression bound, not issue 12's goal of 2x, which is
-//! not met. Throughput is reported, not gated: an absolute rate is a
+//! The round trip is measured twice: with the caller a spawned task (an
+//! actor or a request handler calling another actor) and with the caller
+//! `block_on` itself, whose scheduler also polls tokio's I/O driver (an
+//! `epoll_wait`) between a request and its answer. Both sides of each ratio
+//! are measured from the same caller.
+//!
+//! With `--check`, exits 1 unless the round trip p50 with the caller a task
+//! stays within `MAX_ROUND_TRIP_RATIO` of raw (measured once more if not;
+//! the better run counts): a regression bound, not issue 12's goal of 2x,
+//! which is not met. Throughput is reported, not gated: an absolute rate is a
 //! property of the machine.
 
 #[path = "../benches/common/mod.rs"]
@@ -27,11 +33,13 @@ use common::*;
 use component_actor::{Address, Allocation, ComponentActor, Delivery};
 
 /// Issue 12's goal: a request round trip within 2x of raw wasmtime. Not
-/// met: measured 4.1-4.9x (the two tokio task switches of a request cost
-/// more than the two guest calls). Reported beside the gate's bound.
+/// met: with the caller a task, 2.85-2.94x (0.91-0.94 us against 0.32 us);
+/// with the caller `block_on`, 4.1-4.9x. The guest call alone is 1.75x
+/// raw; the mailbox and the two task switches add about 0.35 us.
 const GOAL_ROUND_TRIP_RATIO: f64 = 2.0;
-/// The gate: a regression bound over the measured 4.1-4.9x.
-const MAX_ROUND_TRIP_RATIO: f64 = 6.0;
+/// The gate, on the ratio with the caller a task: a regression bound over
+/// the measured 2.85-2.94x.
+const MAX_ROUND_TRIP_RATIO: f64 = 4.0;
 const MESSAGE: &[u8] = b"ping";
 
 fn main() -> ExitCode {
@@ -53,17 +61,20 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let check = args.iter().any(|a| a == "--check");
-    let mut ratio = round_trip();
+    let (mut ratio, mut from_block_on) = round_trip();
     if check && ratio > MAX_ROUND_TRIP_RATIO {
         println!("round trip ratio {ratio:.2} past {MAX_ROUND_TRIP_RATIO}; measuring once more");
-        ratio = ratio.min(round_trip());
+        let (again, again_block_on) = round_trip();
+        if again < ratio {
+            (ratio, from_block_on) = (again, again_block_on);
+        }
     }
     if !check {
         throughput();
     }
     let pass = ratio <= MAX_ROUND_TRIP_RATIO;
     println!(
-        "message round trip p50 ratio {ratio:.2} (bound <= {MAX_ROUND_TRIP_RATIO}; issue 12's goal {GOAL_ROUND_TRIP_RATIO}, {}): {}",
+        "message round trip p50 ratio, caller a task: {ratio:.2} (bound <= {MAX_ROUND_TRIP_RATIO}; issue 12's goal {GOAL_ROUND_TRIP_RATIO}, {}); caller block_on: {from_block_on:.2} (reported): {}",
         if ratio <= GOAL_ROUND_TRIP_RATIO {
             "met"
         } else {
@@ -94,8 +105,11 @@ fn two_workers() -> tokio::runtime::Runtime {
 }
 
 /// Round trip p50 and p99, ours (`Address::request` to a spawned actor on
-/// the same one-thread runtime) against raw; returns the p50 ratio.
-fn round_trip() -> f64 {
+/// the same one-thread runtime) against raw, in alternating blocks, twice:
+/// with the caller a spawned task (as an actor or a request handler calls
+/// another actor) and with the caller `block_on` itself. Returns the p50
+/// ratios (from a task, from `block_on`).
+fn round_trip() -> (f64, f64) {
     let rt = current_thread();
     rt.block_on(async {
         let ours = runtime(Allocation::OnDemand);
@@ -110,27 +124,28 @@ fn round_trip() -> f64 {
             assert_eq!(&address.request(MESSAGE).await.expect("reply")[..], MESSAGE);
             assert_eq!(&raw_echo.message(MESSAGE).await[..], MESSAGE);
         }
-        let (mut o, mut r) = (Vec::new(), Vec::new());
-        for _ in 0..200 {
-            for _ in 0..100 {
-                let (t, reply) = time(address.request(MESSAGE)).await;
-                assert_eq!(&reply.expect("reply")[..], MESSAGE);
-                o.push(t);
-            }
-            for _ in 0..100 {
-                let (t, reply) = time(raw_echo.message(MESSAGE)).await;
-                assert_eq!(&reply[..], MESSAGE);
-                r.push(t);
-            }
-        }
         let row = |name: &str, p: f64, o: &mut Vec<Duration>, r: &mut Vec<Duration>| {
             let (a, b) = (percentile(o, p), percentile(r, p));
             let ratio = a.as_secs_f64() / b.as_secs_f64();
-            println!("{name:<24} ours {a:>10.2?}  raw {b:>10.2?}  ratio {ratio:.2}");
+            println!("{name:<34} ours {a:>10.2?}  raw {b:>10.2?}  ratio {ratio:.2}");
             ratio
         };
-        let ratio = row("round trip p50", 50.0, &mut o, &mut r);
-        row("round trip p99", 99.0, &mut o, &mut r);
+        // The caller a task: both sides measured inside the same spawned task.
+        let a = address.clone();
+        let (mut o, mut r, raw_echo) = tokio::spawn(async move {
+            let (o, r) = round_trip_samples(&a, &mut raw_echo).await;
+            (o, r, raw_echo)
+        })
+        .await
+        .expect("the measuring task");
+        let mut raw_echo = raw_echo;
+        let from_task = row("round trip p50 (caller a task)", 50.0, &mut o, &mut r);
+        row("round trip p99 (caller a task)", 99.0, &mut o, &mut r);
+        // The caller `block_on`: between the request and its answer tokio's
+        // one-thread scheduler also polls its I/O driver (an `epoll_wait`).
+        let (mut o, mut r) = round_trip_samples(&address, &mut raw_echo).await;
+        let from_block_on = row("round trip p50 (caller block_on)", 50.0, &mut o, &mut r);
+        row("round trip p99 (caller block_on)", 99.0, &mut o, &mut r);
         // The guest call alone, without the mailbox: `handle_message` on an
         // actor that is not spawned.
         let direct = echo_actor(&ours, &bytes, 1024).await;
@@ -149,8 +164,30 @@ fn round_trip() -> f64 {
         }
         row("handle_message p50", 50.0, &mut d, &mut r);
         address.stop(STOP_TIMEOUT).await.expect("stop");
-        ratio
+        (from_task, from_block_on)
     })
+}
+
+/// 20,000 timed requests through `address` and 20,000 timed raw messages,
+/// in alternating blocks of 100, every reply checked.
+async fn round_trip_samples(
+    address: &Address,
+    raw_echo: &mut RawEcho,
+) -> (Vec<Duration>, Vec<Duration>) {
+    let (mut o, mut r) = (Vec::with_capacity(20_000), Vec::with_capacity(20_000));
+    for _ in 0..200 {
+        for _ in 0..100 {
+            let (t, reply) = time(address.request(MESSAGE)).await;
+            assert_eq!(&reply.expect("reply")[..], MESSAGE);
+            o.push(t);
+        }
+        for _ in 0..100 {
+            let (t, reply) = time(raw_echo.message(MESSAGE)).await;
+            assert_eq!(&reply[..], MESSAGE);
+            r.push(t);
+        }
+    }
+    (o, r)
 }
 
 /// Pipelined `send`s (up to `window` unanswered per sender), `per_actor`
