@@ -325,6 +325,45 @@ fn a_nested_supervisor_that_gives_up_is_restarted_by_its_parent() {
 }
 
 #[test]
+fn an_end_reported_by_an_instance_already_replaced_is_ignored() {
+    block_on(async {
+        let rt = Runtime::new(RuntimeConfig::default()).unwrap();
+        let inner = SupervisorSpec::new()
+            .intensity(0, Duration::from_secs(5))
+            .child(worker("w"));
+        let spec = SupervisorSpec::new()
+            .strategy(Strategy::OneForAll)
+            .intensity(10, Duration::from_secs(3600))
+            .child(worker("a"))
+            .child(ChildSpec::supervisor("inner", inner));
+        let tree = Supervisor::new(&rt, spec).unwrap();
+        tree.start().await.unwrap();
+        assert_eq!(counts(&tree, &["a", "inner/w"]).await, [ok("1"), ok("1")]);
+
+        // Both fail at once: `a` traps, and `w` traps, which makes `inner`
+        // (no restarts to give) give up. Whichever end the root takes first
+        // restarts the whole group (one_for_all), `inner` with a new run;
+        // the other end, reported by an instance that group restart already
+        // replaced, must change nothing: one restart in all, not two.
+        let a = tree.address("a").unwrap().try_send("!").unwrap();
+        let w = tree.address("inner/w").unwrap().try_send("!").unwrap();
+        assert_eq!(a.await.unwrap_err().kind(), ErrorKind::Trap);
+        assert_eq!(w.await.unwrap_err().kind(), ErrorKind::Trap);
+        bounded("settle", tree.report()).await;
+        bounded("settle again", tree.report()).await;
+        assert_eq!(
+            restarts(&tree, "a") + restarts(&tree, "inner"),
+            1,
+            "{:?}",
+            tree.children()
+        );
+        assert_eq!(tree.status(), SupervisorStatus::Running);
+        assert_eq!(counts(&tree, &["a", "inner/w"]).await, [ok("1"), ok("1")]);
+        tree.stop().await;
+    });
+}
+
+#[test]
 fn start_in_order_and_stop_in_reverse_order() {
     block_on(async {
         let rt = Runtime::new(RuntimeConfig::default()).unwrap();

@@ -459,5 +459,13 @@ mod tests {
         let third = runtime.prepare(&other, &manifest).expect("prepare");
         assert!(!Arc::ptr_eq(&first, &third));
         assert_eq!(runtime.cached_modules(), 2);
+        // `Debug` shows the allocation and the cache.
+        let shown = format!("{runtime:?}");
+        assert!(
+            shown.starts_with("Runtime {")
+                && shown.contains("allocation: OnDemand")
+                && shown.contains("cached_modules: 2"),
+            "{shown}"
+        );
     }
 }
