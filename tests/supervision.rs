@@ -364,6 +364,30 @@ fn an_end_reported_by_an_instance_already_replaced_is_ignored() {
 }
 
 #[test]
+fn a_running_supervisor_refuses_a_second_start_and_starts_again_once_stopped() {
+    block_on(async {
+        let (_rt, tree) = three(Strategy::OneForOne).await;
+        let e = tree.start().await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidTransition, "{e}");
+        assert_eq!(e.component(), "supervisor", "{e}");
+        assert_eq!(e.message(), "cannot start: supervisor is Running");
+        // Nothing was restarted by the refused start.
+        assert_eq!(
+            counts(&tree, &["a", "b", "c"]).await,
+            [ok("2"), ok("2"), ok("2")]
+        );
+        tree.stop().await;
+        assert_eq!(tree.status(), SupervisorStatus::Stopped);
+        tree.start().await.unwrap();
+        assert_eq!(
+            counts(&tree, &["a", "b", "c"]).await,
+            [ok("1"), ok("1"), ok("1")]
+        );
+        tree.stop().await;
+    });
+}
+
+#[test]
 fn start_in_order_and_stop_in_reverse_order() {
     block_on(async {
         let rt = Runtime::new(RuntimeConfig::default()).unwrap();
