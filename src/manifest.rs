@@ -767,6 +767,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn toml_line_round_trips_every_pair_control_characters_included() {
+        let m = ComponentManifest::builder("rt")
+            .allow_import("host", "log")
+            .allow_import("a::b", "c")
+            .allow_import("bell\u{7}", "tab\tquote\"")
+            .build()
+            .unwrap();
+        let line = m.permissions().toml_line();
+        assert!(line.starts_with("imports = ["), "{line}");
+        // A control character is written as an escape, never raw.
+        assert!(
+            line.contains("\\u0007") && !line.contains('\u{7}'),
+            "{line}"
+        );
+        let back = ComponentManifest::from_toml_str(&format!(
+            "[component]\nname = \"rt\"\n[permissions]\n{line}\n"
+        ))
+        .unwrap();
+        assert_eq!(back.permissions(), m.permissions(), "{line}");
+    }
+
+    #[test]
+    fn the_wasi_output_cap_holds_at_its_bound_and_not_one_past() {
+        let with = |max_output_bytes| {
+            ComponentManifest::builder("w")
+                .wasi(WasiConfig {
+                    max_output_bytes,
+                    ..WasiConfig::default()
+                })
+                .build()
+        };
+        assert!(with(MAX_OUTPUT_BYTES).is_ok());
+        let e = with(MAX_OUTPUT_BYTES + 1).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Manifest, "{e}");
+    }
+
+    #[test]
     fn parses_the_documented_form() {
         let m = ComponentManifest::from_toml_str(
             r#"

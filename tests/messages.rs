@@ -87,7 +87,7 @@ fn an_address_names_its_actor_and_shows_its_state_and_queue() {
         assert_eq!(address.queued(), 0);
         let shown = format!("{address:?}");
         assert!(
-            shown.contains("\"echo\"") && shown.contains("Ready"),
+            shown.contains("\"echo\"") && shown.contains("Ready") && shown.contains("queued: 0"),
             "{shown}"
         );
         address.stop(STOP).await.unwrap();
@@ -145,6 +145,9 @@ fn try_send_on_a_full_mailbox_is_mailbox_full_with_the_message_back() {
         let full = counter.try_send("third").unwrap_err();
         assert_eq!(full.kind(), ErrorKind::MailboxFull, "{full}");
         assert!(full.to_string().contains("full (2 messages)"), "{full}");
+        // The typed error is the source, for `?` and error reporters.
+        let source = std::error::Error::source(&full).expect("a source");
+        assert_eq!(source.to_string(), full.error().to_string());
         assert_eq!(&full.into_message()[..], b"third");
         assert_eq!(text(&first.await.unwrap()), "1");
         assert_eq!(text(&second.await.unwrap()), "2");

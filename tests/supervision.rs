@@ -367,6 +367,15 @@ fn an_end_reported_by_an_instance_already_replaced_is_ignored() {
 fn a_running_supervisor_refuses_a_second_start_and_starts_again_once_stopped() {
     block_on(async {
         let (_rt, tree) = three(Strategy::OneForOne).await;
+        assert_eq!(worker("a").id(), "a");
+        let report = tree.report().await;
+        let paths: Vec<&str> = report.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(paths, ["a", "b", "c"]);
+        assert_eq!(tree.status().to_string(), "Running");
+        assert_eq!(
+            SupervisorStatus::Failed("why".into()).to_string(),
+            "Failed(why)"
+        );
         let e = tree.start().await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidTransition, "{e}");
         assert_eq!(e.component(), "supervisor", "{e}");

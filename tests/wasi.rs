@@ -114,6 +114,8 @@ async fn a_c_command_gets_exactly_its_args_env_stdin_and_directories() {
         .await
         .expect("the C command runs to completion");
     let out = actor.wasi_output().expect("WASI output");
+    // A handle reads the same output (and still can after a spawn).
+    assert_eq!(actor.handle().wasi_output().as_ref(), Some(&out));
     let stdout = text(&out.stdout);
     for line in [
         "argc=3",
