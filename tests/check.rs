@@ -314,6 +314,7 @@ async fn messages_say_one_or_many_correctly() {
         ComponentManifest::builder("counts")
             .limits(component_actor::ResourceLimits {
                 max_table_elements: 10,
+                max_memory_bytes: 1 << 16,
                 ..Default::default()
             })
             .build()
@@ -337,6 +338,18 @@ async fn messages_say_one_or_many_correctly() {
     assert_eq!(
         tables,
         ["the tables' initial sizes add up to 12 elements, over max_table_elements = 10"]
+    );
+    let memory = problem("(module (memory 2))");
+    assert_eq!(memory.len(), 1, "{memory:?}");
+    assert!(
+        memory[0].starts_with("a memory's initial size is"),
+        "{memory:?}"
+    );
+    let memories = problem("(module (memory 1) (memory 1))");
+    assert_eq!(memories.len(), 1, "{memories:?}");
+    assert!(
+        memories[0].starts_with("the memories' initial sizes add up to"),
+        "{memories:?}"
     );
 }
 

@@ -849,6 +849,52 @@ mod tests {
         assert_eq!(runtime.cached_modules(), 1);
     }
 
+    #[test]
+    fn at_most_eight_permission_sets_are_kept_per_module() {
+        let runtime = crate::Runtime::new(crate::RuntimeConfig::default()).unwrap();
+        let bytes: Arc<[u8]> = wat::parse_str("(module)").unwrap().into();
+        let sets: Vec<ComponentManifest> = (0..9)
+            .map(|i| {
+                ComponentManifest::builder("p")
+                    .allow_import("m", format!("f{i}"))
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        let first: Vec<_> = sets
+            .iter()
+            .map(|m| runtime.prepare(&bytes, m).unwrap())
+            .collect();
+        for (i, m) in sets.iter().enumerate() {
+            let again = runtime.prepare(&bytes, m).unwrap();
+            // The first eight are kept; the ninth is linked again each time.
+            assert_eq!(Arc::ptr_eq(&again, &first[i]), i < 8, "set {i}");
+        }
+    }
+
+    #[test]
+    fn a_mistyped_lifecycle_export_is_described_in_the_error() {
+        let runtime = crate::Runtime::new(crate::RuntimeConfig::default()).unwrap();
+        let manifest = ComponentManifest::new("t").unwrap();
+        for (wat, found) in [
+            (r#"(module (func (export "_health")))"#, "is [] -> []"),
+            (
+                r#"(module (global (export "_health") i32 (i32.const 0)))"#,
+                "is a global",
+            ),
+        ] {
+            let bytes: Arc<[u8]> = wat::parse_str(wat).unwrap().into();
+            let Err(e) = runtime.prepare(&bytes, &manifest) else {
+                panic!("{wat} prepared");
+            };
+            assert_eq!(e.kind(), ErrorKind::ExportSignature, "{e}");
+            assert_eq!(
+                e.message(),
+                format!("export `_health` {found}, expected a function [] -> [i32]"),
+            );
+        }
+    }
+
     /// The types an export must return are carried over as they are, for
     /// every number type (the lifecycle exports use only `i32` today).
     #[test]
