@@ -227,6 +227,61 @@ fn a_temporary_sibling_stopped_by_one_for_all_stays_stopped() {
 }
 
 #[test]
+fn a_temporary_child_that_ended_stays_down_through_a_group_restart() {
+    block_on(async {
+        let rt = Runtime::new(RuntimeConfig::default()).unwrap();
+        let spec = SupervisorSpec::new()
+            .strategy(Strategy::OneForAll)
+            .intensity(10, Duration::from_secs(3600))
+            .child(worker("p"))
+            .child(worker("t").restart(Restart::Temporary));
+        let tree = Supervisor::new(&rt, spec).unwrap();
+        tree.start().await.unwrap();
+        // The temporary child ends (a crash): it is not restarted, and
+        // under OTP it is gone for good, so a later group restart (the
+        // permanent sibling crashing under one_for_all) leaves it down.
+        crash(&tree, "t").await;
+        assert_eq!(state(&tree, "t"), "Failed");
+        crash(&tree, "p").await;
+        assert_eq!(state(&tree, "p"), "Ready");
+        assert_eq!(restarts(&tree, "p"), 1);
+        assert_eq!(state(&tree, "t"), "Failed");
+        assert_eq!(restarts(&tree, "t"), 0);
+        assert_eq!(ask(&tree, "t", "add").await, Err(ErrorKind::Stopped));
+        bounded("stop", tree.stop()).await;
+    });
+}
+
+#[test]
+fn a_transient_child_that_ended_normally_comes_back_with_a_group_restart() {
+    block_on(async {
+        let rt = Runtime::new(RuntimeConfig::default()).unwrap();
+        let spec = SupervisorSpec::new()
+            .strategy(Strategy::OneForAll)
+            .intensity(10, Duration::from_secs(3600))
+            .child(worker("p"))
+            .child(worker("tr").restart(Restart::Transient));
+        let tree = Supervisor::new(&rt, spec).unwrap();
+        tree.start().await.unwrap();
+        // A normal end of a transient child is not restarted, but the child
+        // stays in the group (unlike a temporary one): OTP's one_for_all
+        // restart starts every child of the group again, this one too.
+        tree.address("tr")
+            .unwrap()
+            .stop(Duration::from_millis(50))
+            .await
+            .unwrap();
+        tree.report().await;
+        assert_eq!(state(&tree, "tr"), "Terminated");
+        crash(&tree, "p").await;
+        assert_eq!(state(&tree, "p"), "Ready");
+        assert_eq!(state(&tree, "tr"), "Ready");
+        assert_eq!(ask(&tree, "tr", "add").await, ok("1"));
+        bounded("stop", tree.stop()).await;
+    });
+}
+
+#[test]
 fn past_the_intensity_the_supervisor_stops_everything_and_fails() {
     block_on(async {
         let rt = Runtime::new(RuntimeConfig::default()).unwrap();
