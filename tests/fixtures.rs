@@ -156,6 +156,16 @@ fn malformed_headers_are_errors_naming_the_file() {
             "not hex",
         ),
         (
+            "odd_magic.wat",
+            ";; @expect-start: ok\n;; @source: magic:abc\n(module)",
+            "not an even number of hex digits",
+        ),
+        (
+            "empty_magic.wat",
+            ";; @expect-start: ok\n;; @source: magic:\n(module)",
+            "not an even number of hex digits",
+        ),
+        (
             "unknown_source.wat",
             ";; @expect-start: ok\n;; @source: sideways\n(module)",
             "unknown @source `sideways`",

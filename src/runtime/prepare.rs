@@ -850,6 +850,24 @@ mod tests {
     }
 
     #[test]
+    fn a_module_of_exactly_max_module_bytes_is_taken_and_one_byte_more_is_not() {
+        let bytes = wat::parse_str("(module)").unwrap();
+        let capped = |max_module_bytes: u64| {
+            ComponentManifest::builder("size")
+                .limits(crate::ResourceLimits {
+                    max_module_bytes,
+                    ..crate::ResourceLimits::default()
+                })
+                .build()
+                .unwrap()
+        };
+        let len = bytes.len() as u64;
+        assert!(check_size(&bytes, &capped(len)).is_ok());
+        let e = check_size(&bytes, &capped(len - 1)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ModuleTooLarge, "{e}");
+    }
+
+    #[test]
     fn at_most_eight_permission_sets_are_kept_per_module() {
         let runtime = crate::Runtime::new(crate::RuntimeConfig::default()).unwrap();
         let bytes: Arc<[u8]> = wat::parse_str("(module)").unwrap().into();
