@@ -429,3 +429,19 @@ async fn check_reports_the_message_exports_as_start_does() {
         assert_eq!(report.problems.len(), 1, "{name}: {:?}", report.problems);
     }
 }
+
+/// What only the compiler finds (a function body that does not type-check:
+/// the sections read before compiling look fine) is listed once, with the
+/// compiler's kind, and is the verdict.
+#[test]
+fn a_failure_only_the_compiler_finds_is_listed_once() {
+    let rt = runtime();
+    let source = ComponentSource::from_wat("(module (func (export \"f\") (result i32)))");
+    let report = preflight(&rt, &source, &ComponentManifest::new("body").unwrap());
+    let kinds: Vec<ErrorKind> = report.problems.iter().map(|p| p.kind).collect();
+    assert_eq!(kinds, [ErrorKind::Compile], "{:?}", report.problems);
+    assert_eq!(
+        report.error.as_ref().map(|e| e.kind()),
+        Some(ErrorKind::Compile)
+    );
+}

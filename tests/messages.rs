@@ -414,6 +414,8 @@ fn stop_finishes_the_message_in_progress_and_answers_the_queued_ones_stopped() {
         }
         let e = third.await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Stopped, "{e}");
+        // Answered by the stop itself, before `_cleanup`, not left queued.
+        assert!(e.message().ends_with("actor is Stopping"), "{e}");
         assert_eq!(busy.state(), ActorState::Terminated);
     });
 }
