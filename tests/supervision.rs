@@ -580,6 +580,29 @@ fn health_checks_run_on_their_timer() {
 }
 
 #[test]
+fn the_first_health_check_waits_one_interval() {
+    block_on(async {
+        let rt = Runtime::new(RuntimeConfig::default()).unwrap();
+        // Unhealthy from its start; one failed check would restart it.
+        let sick = ChildSpec::actor(
+            "sick",
+            wat("health_unhealthy"),
+            ComponentManifest::new("sick").unwrap(),
+        );
+        let spec = SupervisorSpec::new()
+            .intensity(10, Duration::from_secs(3600))
+            .health(1, Duration::from_secs(3600))
+            .child(sick);
+        let tree = Supervisor::new(&rt, spec).unwrap();
+        tree.start().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        tree.report().await;
+        assert_eq!(restarts(&tree, "sick"), 0, "checked before its interval");
+        bounded("stop", tree.stop()).await;
+    });
+}
+
+#[test]
 fn a_hanging_cleanup_is_cut_off_at_the_shutdown_time() {
     block_on(async {
         let rt = Runtime::new(RuntimeConfig::default()).unwrap();
