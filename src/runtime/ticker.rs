@@ -145,7 +145,7 @@ impl Ticker {
     ) -> std::io::Result<Self> {
         let (stop, stopped) = mpsc::channel::<()>();
         let weak = engine.weak();
-        let idle_ticks = (IDLE_AFTER.as_nanos() / tick.as_nanos().max(1)).max(1);
+        let idle_ticks = idle_ticks(tick);
         let thread = std::thread::Builder::new()
             .name("component-actor-epoch".into())
             .spawn(move || {
@@ -169,6 +169,11 @@ impl Ticker {
     }
 }
 
+/// How many quiet ticks of `tick` make up [`IDLE_AFTER`] (at least one).
+fn idle_ticks(tick: Duration) -> u128 {
+    (IDLE_AFTER.as_nanos() / tick.as_nanos().max(1)).max(1)
+}
+
 impl Drop for Ticker {
     fn drop(&mut self) {
         drop(self.stop.take());
@@ -189,7 +194,16 @@ mod tests {
     use std::sync::atomic::{AtomicBool, AtomicU64 as StdAtomicU64, Ordering};
     use std::time::{Duration, Instant};
 
-    use super::{PARKED, SeqCst, Wake};
+    use super::{PARKED, SeqCst, Wake, idle_ticks};
+
+    #[test]
+    fn it_parks_after_idle_after_of_quiet_ticks() {
+        assert_eq!(idle_ticks(Duration::from_millis(1)), 100);
+        assert_eq!(idle_ticks(Duration::from_micros(100)), 1000);
+        assert_eq!(idle_ticks(Duration::from_millis(30)), 3);
+        // A tick longer than IDLE_AFTER still waits one quiet tick.
+        assert_eq!(idle_ticks(Duration::from_secs(1)), 1);
+    }
 
     /// Two calls in progress at once keep the ticker awake as one does,
     /// whatever the count of calls begun; it parks once both have ended.
