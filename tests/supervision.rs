@@ -226,17 +226,23 @@ fn a_temporary_sibling_stopped_by_one_for_all_stays_stopped() {
     });
 }
 
+/// A started one_for_all tree of a permanent worker `p` and `second`.
+async fn one_for_all_after_p(second: ChildSpec) -> (Runtime, Supervisor) {
+    let rt = Runtime::new(RuntimeConfig::default()).unwrap();
+    let spec = SupervisorSpec::new()
+        .strategy(Strategy::OneForAll)
+        .intensity(10, Duration::from_secs(3600))
+        .child(worker("p"))
+        .child(second);
+    let tree = Supervisor::new(&rt, spec).unwrap();
+    tree.start().await.unwrap();
+    (rt, tree)
+}
+
 #[test]
 fn a_temporary_child_that_ended_stays_down_through_a_group_restart() {
     block_on(async {
-        let rt = Runtime::new(RuntimeConfig::default()).unwrap();
-        let spec = SupervisorSpec::new()
-            .strategy(Strategy::OneForAll)
-            .intensity(10, Duration::from_secs(3600))
-            .child(worker("p"))
-            .child(worker("t").restart(Restart::Temporary));
-        let tree = Supervisor::new(&rt, spec).unwrap();
-        tree.start().await.unwrap();
+        let (_rt, tree) = one_for_all_after_p(worker("t").restart(Restart::Temporary)).await;
         // The temporary child ends (a crash): it is not restarted, and
         // under OTP it is gone for good, so a later group restart (the
         // permanent sibling crashing under one_for_all) leaves it down.
@@ -255,14 +261,7 @@ fn a_temporary_child_that_ended_stays_down_through_a_group_restart() {
 #[test]
 fn a_transient_child_that_ended_normally_comes_back_with_a_group_restart() {
     block_on(async {
-        let rt = Runtime::new(RuntimeConfig::default()).unwrap();
-        let spec = SupervisorSpec::new()
-            .strategy(Strategy::OneForAll)
-            .intensity(10, Duration::from_secs(3600))
-            .child(worker("p"))
-            .child(worker("tr").restart(Restart::Transient));
-        let tree = Supervisor::new(&rt, spec).unwrap();
-        tree.start().await.unwrap();
+        let (_rt, tree) = one_for_all_after_p(worker("tr").restart(Restart::Transient)).await;
         // A normal end of a transient child is not restarted, but the child
         // stays in the group (unlike a temporary one): OTP's one_for_all
         // restart starts every child of the group again, this one too.
