@@ -263,11 +263,13 @@ pub(crate) fn engine_rejected(what: String, err: wasmtime::Error) -> ComponentEr
     .with_source(err)
 }
 
-/// The epoch ticker thread could not be started.
+/// The epoch ticker thread could not be started: the host refused the
+/// runtime something it needs, as for a pool that cannot be reserved
+/// (nothing was compiled, so not [`ErrorKind::Compile`]).
 pub(crate) fn ticker_failed(err: std::io::Error) -> ComponentError {
     ComponentError::new(
         "<runtime>",
-        ErrorKind::Compile,
+        ErrorKind::Config,
         format!("cannot start the epoch ticker: {err}"),
     )
     .with_source(err)
@@ -438,5 +440,17 @@ mod tests {
             e.message(),
             "`_cleanup` not called: an earlier `_health` on this instance did not return normally"
         );
+    }
+
+    #[test]
+    fn a_ticker_that_cannot_start_is_a_config_error_not_a_compile_error() {
+        let e = ticker_failed(std::io::Error::from(std::io::ErrorKind::WouldBlock));
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(
+            e.message().starts_with("cannot start the epoch ticker: "),
+            "{}",
+            e.message()
+        );
+        assert!(!e.message().contains('\n'));
     }
 }

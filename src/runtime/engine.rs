@@ -136,8 +136,9 @@ impl Runtime {
     ///
     /// [`ErrorKind::Config`], in one line, if `epoch_tick` is outside
     /// [`MIN_EPOCH_TICK`]`..=`[`MAX_EPOCH_TICK`], `module_cache_capacity` is
-    /// 0, the pool cannot be set up (and no fallback was asked for) or
-    /// wasmtime rejects the configuration.
+    /// 0, the pool cannot be set up (and no fallback was asked for),
+    /// wasmtime rejects the configuration, or the epoch ticker's thread
+    /// cannot be started.
     pub fn new(config: RuntimeConfig) -> Result<Self, ComponentError> {
         config.validate()?;
         let (engine, allocation) = match config.allocation {
