@@ -507,6 +507,11 @@ impl RawEcho {
 
     /// One message: the reply.
     pub async fn message(&mut self, message: &[u8]) -> bytes::Bytes {
+        self.try_message(message).await.expect("raw handle-message")
+    }
+
+    /// One message: the reply, or how `handle-message` failed (a trap).
+    pub async fn try_message(&mut self, message: &[u8]) -> wasmtime::Result<bytes::Bytes> {
         let i = &mut self.instance;
         i.arm(STOP_TIMEOUT);
         let len = message.len() as i32;
@@ -519,13 +524,17 @@ impl RawEcho {
             .write(&mut i.store, ptr as usize, message)
             .expect("raw write");
         i.arm(STOP_TIMEOUT);
-        let packed = self
-            .handle
-            .call_async(&mut i.store, (ptr, len))
-            .await
-            .expect("raw handle-message");
+        let packed = self.handle.call_async(&mut i.store, (ptr, len)).await?;
         let (at, n) = ((packed as u64 >> 32) as usize, packed as u32 as usize);
-        bytes::Bytes::copy_from_slice(&self.memory.data(&i.store)[at..at + n])
+        Ok(bytes::Bytes::copy_from_slice(
+            &self.memory.data(&i.store)[at..at + n],
+        ))
+    }
+
+    /// Calls `_cleanup` under `timeout` and drops the store (see
+    /// [`RawInstance::stop`]).
+    pub async fn stop(self, timeout: Duration) -> bool {
+        self.instance.stop(timeout).await
     }
 }
 
