@@ -489,6 +489,14 @@ const BATCH: usize = 32;
 
 /// The actor's task: control first, then one message at a time, until the
 /// last address is dropped; then the actor is stopped.
+///
+/// Start and stop are boxed: their futures (3.1 and 2.4 KB) would
+/// otherwise sit inline in every actor's task, which is allocated once
+/// per actor and lives as long as it: 3.9 KB against 2.0 KB boxed
+/// (resident per idle actor 21.2 -> 19.3 KiB, measured with
+/// `cargo run --release --example messages -- --scale 10000`). They are
+/// rare beside messages, and one allocation is small beside a start. A
+/// health check's future is smaller than a message's and stays inline.
 async fn run(
     mut actor: ComponentActor,
     mut messages: mpsc::Receiver<Envelope>,
@@ -502,12 +510,12 @@ async fn run(
                 Some(Control::Start(reply)) => {
                     // A start from Ready is refused and changes nothing.
                     watch.look(&actor);
-                    let result = actor.start().await.map(|()| watch.started());
+                    let result = Box::pin(actor.start()).await.map(|()| watch.started());
                     let _ = reply.send(result);
                 }
                 Some(Control::Stop(timeout, reply)) => {
                     refuse_queued(&actor, &mut messages);
-                    let result = actor.stop(timeout).await;
+                    let result = Box::pin(actor.stop(timeout)).await;
                     watch.look(&actor);
                     let _ = reply.send(result);
                 }
@@ -543,6 +551,30 @@ async fn run(
     messages.close();
     refuse_queued(&actor, &mut messages);
     let timeout = actor.manifest().limits().max_call_duration;
-    let _ = actor.stop(timeout).await;
+    let _ = Box::pin(actor.stop(timeout)).await;
     watch.look(&actor);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ComponentManifest, ComponentSource, Runtime, RuntimeConfig};
+
+    /// Every actor's task holds its `run` future for as long as the actor
+    /// lives. Start's and stop's futures inline would make it 3.9 KB; boxed,
+    /// it is about 2 KB (a message's guest call is most of it).
+    #[test]
+    fn an_actors_task_does_not_hold_start_or_stop_inline() {
+        let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
+        let actor = ComponentActor::new(
+            &runtime,
+            ComponentSource::from_wat("(module)"),
+            ComponentManifest::new("small").unwrap(),
+        );
+        let (_mailbox, messages) = mpsc::channel(1);
+        let (_control, requests) = mpsc::unbounded_channel();
+        let task = run(actor, messages, requests, Watch::new(None));
+        let size = std::mem::size_of_val(&task);
+        assert!(size <= 2560, "the actor task's future is {size} bytes");
+    }
 }
