@@ -8,6 +8,7 @@
 //! cargo run --release --example messages                  # round trip + throughput, ~10 s
 //! cargo run --release --example messages -- --scale 100000  # 100,000 live actors
 //! cargo run --release --example messages -- --scale 100000 --pooling
+//! cargo run --release --example messages -- --scale 100000 --memory-reservation 262144
 //! cargo run --release --example messages -- --check       # ci/perf's bound on the round trip
 //! ```
 //!
@@ -49,7 +50,15 @@ fn main() -> ExitCode {
             .get(i + 1)
             .and_then(|n| n.parse().ok())
             .unwrap_or(100_000);
-        scale(n, args.iter().any(|a| a == "--pooling"));
+        let reservation = args
+            .iter()
+            .position(|a| a == "--memory-reservation")
+            .map(|i| {
+                args.get(i + 1)
+                    .and_then(|b| b.parse::<u64>().ok())
+                    .expect("--memory-reservation BYTES")
+            });
+        scale(n, args.iter().any(|a| a == "--pooling"), reservation);
         return ExitCode::SUCCESS;
     }
     if let Some(i) = args.iter().position(|a| a == "--profile") {
@@ -252,8 +261,9 @@ fn maps() -> usize {
 }
 
 /// `n` live actors, each spawned with a mailbox and having answered one
-/// message, then idle: resident and virtual memory per actor.
-fn scale(n: usize, pooled: bool) {
+/// message, then idle: resident and virtual memory per actor. With
+/// `reservation`, `RuntimeConfig::memory_reservation` is set to it.
+fn scale(n: usize, pooled: bool, reservation: Option<u64>) {
     let rt = current_thread();
     rt.block_on(async {
         // Slots of 256 KiB: the echo guest's memory is 128 KiB.
@@ -265,8 +275,18 @@ fn scale(n: usize, pooled: bool) {
         } else {
             Allocation::OnDemand
         };
-        println!("allocation: {}", label(allocation));
-        let ours = runtime(allocation);
+        println!(
+            "allocation: {}, memory reservation: {}",
+            label(allocation),
+            reservation.map_or("wasmtime's".to_string(), |b| format!("{b} bytes"))
+        );
+        let ours = component_actor::Runtime::new(component_actor::RuntimeConfig {
+            allocation,
+            epoch_tick: TICK,
+            memory_reservation: reservation,
+            ..component_actor::RuntimeConfig::default()
+        })
+        .expect("runtime");
         let bytes = echo_guest();
         // Warm up: the module compiled and cached, one actor through it all.
         let first = echo_actor(&ours, &bytes, 1024).await.spawn().expect("spawn");

@@ -10,7 +10,9 @@
 //! dropped must leave no ticker thread behind; then an idle runtime's
 //! ticker must go to sleep (no wake-ups), be woken by the next guest call
 //! (a spinning guest still meets its deadline) and end when the runtime is
-//! dropped while it sleeps.
+//! dropped while it sleeps; last, a live actor must hold at least 4 GiB of
+//! address space under wasmtime's memory reservation and at most 256 MiB
+//! under `RuntimeConfig::memory_reservation` = 1 MiB.
 
 use std::time::{Duration, Instant};
 
@@ -499,4 +501,64 @@ fn ten_thousand_cycles_and_a_hundred_runtimes_return_to_baseline() {
     eventually("the sleeping ticker thread ends", || {
         threads_named(TICKER_COMM) == 0
     });
+
+    // Phase 4: address space per live actor, under wasmtime's memory
+    // reservation (4 GiB plus guards) and under a 1 MiB one.
+    for (reservation, at_least_kib, at_most_kib) in [
+        (None, 4u64 << 20, u64::MAX),
+        (Some(1u64 << 20), 0, 256 << 10),
+    ] {
+        let per_actor = address_space_per_actor(&tokio, reservation);
+        println!(
+            "resources: memory_reservation {reservation:?}: {per_actor} KiB of address space per live actor"
+        );
+        assert!(
+            (at_least_kib..=at_most_kib).contains(&per_actor),
+            "memory_reservation {reservation:?}: {per_actor} KiB per actor, \
+             expected {at_least_kib}..={at_most_kib}"
+        );
+    }
+}
+
+/// `VmSize` grown per live actor (KiB) while 50 actors with a one-page
+/// memory are Ready on a runtime with this memory reservation.
+fn address_space_per_actor(tokio: &tokio::runtime::Runtime, reservation: Option<u64>) -> u64 {
+    const ACTORS: u64 = 50;
+    let vm_size = || {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmSize:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .expect("VmSize in /proc/self/status")
+    };
+    let runtime = Runtime::new(RuntimeConfig {
+        memory_reservation: reservation,
+        ..RuntimeConfig::default()
+    })
+    .unwrap();
+    let actor = || {
+        ComponentActor::new(
+            &runtime,
+            ComponentSource::from_wat("(module (memory 1))"),
+            ComponentManifest::new("reserved").unwrap(),
+        )
+    };
+    tokio.block_on(async {
+        // The first start compiles the module and maps its code.
+        let mut first = actor();
+        first.start().await.expect("start");
+        let before = vm_size();
+        let mut live = Vec::new();
+        for _ in 0..ACTORS {
+            let mut a = actor();
+            a.start().await.expect("start");
+            live.push(a);
+        }
+        let grown = vm_size().saturating_sub(before) / ACTORS;
+        for a in live.iter_mut().chain([&mut first]) {
+            a.stop(Duration::from_millis(50)).await.expect("stop");
+        }
+        grown
+    })
 }
