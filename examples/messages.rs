@@ -254,10 +254,9 @@ fn throughput() {
     });
 }
 
-fn maps() -> usize {
-    std::fs::read_to_string("/proc/self/maps")
-        .map(|m| m.lines().count())
-        .unwrap_or(0)
+/// The process's memory mappings, or why they cannot be counted.
+fn maps() -> Result<usize, std::io::Error> {
+    std::fs::read_to_string("/proc/self/maps").map(|m| m.lines().count())
 }
 
 /// `n` live actors, each spawned with a mailbox and having answered one
@@ -293,7 +292,7 @@ fn scale(n: usize, pooled: bool, reservation: Option<u64>) {
         assert_eq!(&first.request(MESSAGE).await.expect("reply")[..], MESSAGE);
         first.stop(STOP_TIMEOUT).await.expect("stop");
         let (rss0, virt0) = status();
-        let maps0 = maps();
+        let maps0 = maps().expect("/proc/self/maps");
         let t = Instant::now();
         let mut live = Vec::with_capacity(n);
         for i in 0..n {
@@ -315,15 +314,19 @@ fn scale(n: usize, pooled: bool, reservation: Option<u64>) {
         }
         let took = t.elapsed();
         let (rss1, virt1) = status();
+        // Reading the file needs a mapping of its own, which a process at
+        // vm.max_map_count cannot get.
+        let mappings = match maps() {
+            Ok(now) => format!("{} memory mappings more ({now} in all)", now.saturating_sub(maps0)),
+            Err(e) => format!("mappings not counted ({e}: /proc/self/maps needs one more)"),
+        };
         let count = live.len();
         let per = |a: u64, b: u64| (b.saturating_sub(a)) as f64 / count as f64;
         println!(
             "{count} live actors (each spawned, one message answered) in {took:.2?}: resident {:.1} KiB per actor, \
-             virtual {:.1} KiB per actor, {} memory mappings more ({} in all)",
+             virtual {:.1} KiB per actor, {mappings}",
             per(rss0, rss1),
             per(virt0, virt1),
-            maps().saturating_sub(maps0),
-            maps()
         );
         println!(
             "rss_kib_per_actor={:.1} virt_kib_per_actor={:.1}",
