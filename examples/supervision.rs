@@ -10,8 +10,11 @@
 //! cargo run --release --example supervision -- --check          # ci/perf's bound
 //! ```
 //!
-//! The worker is `wat/supervised_worker.wat`; a `!` message traps it. A
-//! restart sample is the time between two of the supervisor's events: the
+//! The worker is `wat/supervised_worker.wat`; a `!` message traps it. Two
+//! workers restart in alternating blocks: one as children are by default,
+//! one that keeps a standby instance (`ChildSpec::standby`: the next
+//! instance is made in the background after each start, so a restart only
+//! calls `_start` on it). A restart sample is the time between two of the supervisor's events: the
 //! worker's `Exited` (the supervisor has the failure) and its next
 //! `Started` (the new instance is Ready): the restart decision, the stop
 //! of the failed instance and the new start through the actor's task. (A
@@ -26,8 +29,9 @@
 //! apart from ours.
 //!
 //! With `--check`, exits 1 unless the restart p50 is within
-//! `MAX_RESTART_RATIO` of the warm start's (measured once more if not; the
-//! better run counts).
+//! `MAX_RESTART_RATIO` of the warm start's, and the restart with a standby
+//! within `MAX_STANDBY_RATIO` (measured once more if not; the better run
+//! counts).
 
 #[path = "../benches/common/mod.rs"]
 mod common;
@@ -38,18 +42,22 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use component_actor::{
-    Allocation, Child, ChildSpec, ComponentActor, ComponentManifest, ComponentSource, ErrorKind,
-    EventKind, Supervisor, SupervisorSpec,
+    Address, Allocation, Child, ChildSpec, ComponentActor, ComponentManifest, ComponentSource,
+    ErrorKind, EventKind, Supervisor, SupervisorEvent, SupervisorSpec,
 };
 
-/// Issue 13's goal: a restart within 1.2x of a plain warm start. Not met:
-/// measured 1.43-1.48x (1.6-2.0x on slower days). A start right after a
-/// trap is itself 1.17-1.21x a warm start, for raw wasmtime too (printed
-/// beside ours); the rest is the decision and the two task switches of a
-/// restart (supervisor -> actor task -> supervisor).
+/// Issue 13's goal: a restart within 1.2x of a plain warm start. Met by a
+/// child with a standby (0.6x). Not by default: measured 1.43-1.71x. A
+/// start right after a trap is itself 1.17-1.24x a warm start, for raw
+/// wasmtime too (printed beside ours); the rest is the decision and the
+/// two task switches of a restart (supervisor -> actor task ->
+/// supervisor).
 const GOAL_RESTART_RATIO: f64 = 1.2;
-/// The gate: a regression bound over the measured 1.4-2.0x.
+/// The gate, by default: a regression bound over the measured 1.4-2.0x.
 const MAX_RESTART_RATIO: f64 = 3.0;
+/// The gate with a standby: the goal itself, about twice the measured
+/// 0.6x.
+const MAX_STANDBY_RATIO: f64 = GOAL_RESTART_RATIO;
 const BLOCK: usize = 200;
 const ROUNDS: usize = 10;
 
@@ -81,40 +89,59 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let check = args.iter().any(|a| a == "--check");
-    let mut ratio = tokio.block_on(restart_latency());
-    if check && ratio > MAX_RESTART_RATIO {
-        println!("restart ratio {ratio:.2} past {MAX_RESTART_RATIO}; measuring once more");
-        ratio = ratio.min(tokio.block_on(restart_latency()));
+    let (mut ratio, mut standby) = tokio.block_on(restart_latency());
+    if check && (ratio > MAX_RESTART_RATIO || standby > MAX_STANDBY_RATIO) {
+        println!(
+            "restart ratios {ratio:.2} / {standby:.2} past {MAX_RESTART_RATIO} / {MAX_STANDBY_RATIO}; measuring once more"
+        );
+        let (again, again_standby) = tokio.block_on(restart_latency());
+        (ratio, standby) = (ratio.min(again), standby.min(again_standby));
     }
     tokio.block_on(many(1_000));
-    println!(
-        "restart p50 ratio {ratio:.2} (goal {GOAL_RESTART_RATIO}, gate {MAX_RESTART_RATIO}): {}",
-        if ratio <= GOAL_RESTART_RATIO {
+    let verdict = |r: f64| {
+        if r <= GOAL_RESTART_RATIO {
             "goal met"
         } else {
             "goal not met"
         }
+    };
+    println!(
+        "restart p50 ratio {ratio:.2} (goal {GOAL_RESTART_RATIO}, gate {MAX_RESTART_RATIO}): {}",
+        verdict(ratio)
     );
+    println!(
+        "restart p50 ratio with a standby {standby:.2} (goal {GOAL_RESTART_RATIO}, gate {MAX_STANDBY_RATIO}): {}",
+        verdict(standby)
+    );
+    let mut code = ExitCode::SUCCESS;
     if check && ratio > MAX_RESTART_RATIO {
         println!("FAILED: restart p50 ratio {ratio:.2} > {MAX_RESTART_RATIO}");
-        return ExitCode::FAILURE;
+        code = ExitCode::FAILURE;
     }
-    ExitCode::SUCCESS
+    if check && standby > MAX_STANDBY_RATIO {
+        println!("FAILED: restart p50 ratio with a standby {standby:.2} > {MAX_STANDBY_RATIO}");
+        code = ExitCode::FAILURE;
+    }
+    code
 }
 
-/// Restart and warm-start samples in alternating blocks; prints both and
-/// returns the p50 ratio.
-async fn restart_latency() -> f64 {
+/// Restart and warm-start samples in alternating blocks; prints them and
+/// returns the p50 ratios of a restart, by default and with a standby, to
+/// a warm start.
+async fn restart_latency() -> (f64, f64) {
     let rt = runtime(Allocation::OnDemand);
     let bytes = worker_bytes();
     // Never gives up: more than 1,000,000 restarts in a second cannot happen.
     let spec = SupervisorSpec::new()
         .intensity(1_000_000, Duration::from_secs(1))
-        .child(worker("w", &bytes));
+        .child(worker("w", &bytes))
+        .child(worker("s", &bytes).standby(true));
     let (events, mut seen) = tokio::sync::mpsc::unbounded_channel();
     let tree = Supervisor::with_events(&rt, spec, events).expect("tree");
     tree.start().await.expect("start");
     let w = tree.address("w").expect("w");
+    let standby = tree.address("s").expect("s");
+    let mut with_standby = Vec::new();
     let mut plain = ComponentActor::new(
         &rt,
         ComponentSource::Bytes(bytes.clone()),
@@ -131,25 +158,14 @@ async fn restart_latency() -> f64 {
         let (mut a, mut f) = (Vec::with_capacity(BLOCK), Vec::with_capacity(BLOCK));
         let mut d = Vec::with_capacity(BLOCK);
         for _ in 0..BLOCK {
-            while seen.try_recv().is_ok() {}
-            let t = Instant::now();
-            let failed = w.request("!").await.expect_err("`!` traps");
-            f.push(t.elapsed());
-            assert_eq!(failed.kind(), ErrorKind::Trap);
-            tree.report().await;
-            let (mut exited, mut restarting, mut started) = (None, None, None);
-            while let Ok(e) = seen.try_recv() {
-                match e.what {
-                    EventKind::Exited { .. } => exited = Some(e.at),
-                    EventKind::Restarting { .. } => restarting = Some(e.at),
-                    EventKind::Started if exited.is_some() => started = Some(e.at),
-                    _ => {}
-                }
-            }
-            let (exited, started) = (exited.expect("Exited"), started.expect("Started"));
-            r.push(started - exited);
-            d.push(restarting.expect("Restarting") - exited);
-            assert_eq!(&w.request("add").await.expect("restarted")[..], b"1");
+            let (trap, restart, decision) = crash(&tree, &w, &mut seen).await;
+            f.push(trap);
+            r.push(restart);
+            d.push(decision);
+        }
+        let mut b = Vec::with_capacity(BLOCK);
+        for _ in 0..BLOCK {
+            b.push(crash(&tree, &standby, &mut seen).await.1);
         }
         for _ in 0..BLOCK {
             let t = Instant::now();
@@ -187,14 +203,21 @@ async fn restart_latency() -> f64 {
             raw_starts.extend(rs);
             raw_after_trap.extend(ra);
             restarts.extend(r);
+            with_standby.extend(b);
             starts.extend(s);
             after_trap.extend(a);
             traps.extend(f);
             decisions.extend(d);
         }
     }
-    let restarts_done = tree.children()[0].restarts;
-    assert_eq!(restarts_done as usize, (ROUNDS + 1) * BLOCK);
+    for child in tree.children() {
+        assert_eq!(
+            child.restarts as usize,
+            (ROUNDS + 1) * BLOCK,
+            "{}",
+            child.path
+        );
+    }
     tree.stop().await;
     let (r50, r99) = (
         percentile(&mut restarts, 50.0),
@@ -212,6 +235,11 @@ async fn restart_latency() -> f64 {
         "  of which the decision (Exited -> Restarting):   p50 {:?}",
         percentile(&mut decisions, 50.0)
     );
+    let (b50, b99) = (
+        percentile(&mut with_standby, 50.0),
+        percentile(&mut with_standby, 99.0),
+    );
+    println!("restart of a child with a standby instance:     p50 {b50:?}, p99 {b99:?}");
     println!("plain warm start, {n} samples:                  p50 {s50:?}, p99 {s99:?}");
     println!("plain warm start right after a trap:            p50 {a50:?}, p99 {a99:?}");
     println!("a trapping request (trap, instance dropped, answer): p50 {f50:?}");
@@ -229,7 +257,44 @@ async fn restart_latency() -> f64 {
         "ratio restart / warm start: p50 {ratio:.2}, p99 {:.2}",
         r99.as_secs_f64() / s99.as_secs_f64()
     );
-    ratio
+    let standby = b50.as_secs_f64() / s50.as_secs_f64();
+    println!(
+        "ratio restart with a standby / warm start: p50 {standby:.2}, p99 {:.2}",
+        b99.as_secs_f64() / s99.as_secs_f64()
+    );
+    (ratio, standby)
+}
+
+/// Traps the worker at `child` and waits for its restart: the trapping
+/// request, the restart (its `Exited` to its next `Started`) and the
+/// decision (`Exited` to `Restarting`). The restarted worker must answer
+/// as a new instance does (its counter back at 1).
+async fn crash(
+    tree: &Supervisor,
+    child: &Address,
+    seen: &mut tokio::sync::mpsc::UnboundedReceiver<SupervisorEvent>,
+) -> (Duration, Duration, Duration) {
+    while seen.try_recv().is_ok() {}
+    let t = Instant::now();
+    let failed = child.request("!").await.expect_err("`!` traps");
+    let trap = t.elapsed();
+    assert_eq!(failed.kind(), ErrorKind::Trap);
+    tree.report().await;
+    let (mut exited, mut restarting, mut started) = (None, None, None);
+    while let Ok(e) = seen.try_recv() {
+        assert_eq!(e.path, child.component(), "only this child restarts");
+        match e.what {
+            EventKind::Exited { .. } => exited = Some(e.at),
+            EventKind::Restarting { .. } => restarting = Some(e.at),
+            EventKind::Started if exited.is_some() => started = Some(e.at),
+            _ => {}
+        }
+    }
+    let exited = exited.expect("Exited");
+    let restart = started.expect("Started") - exited;
+    let decision = restarting.expect("Restarting") - exited;
+    assert_eq!(&child.request("add").await.expect("restarted")[..], b"1");
+    (trap, restart, decision)
 }
 
 /// One supervisor with `n` workers: build, start in order, stop in

@@ -26,6 +26,8 @@ mod ser;
 pub mod suite;
 mod supervisor;
 mod sync;
+#[cfg(test)]
+mod test_support;
 
 pub use actor::child::{Child, ChildHealth};
 pub use actor::component_actor::{ActorHandle, CleanupOutcome, ComponentActor};

@@ -4,9 +4,10 @@
 //! number of blocks only after a hundred or so messages: with a 20-restart
 //! warm-up the gate saw a one-off 3,968 bytes in 4 blocks, the same after
 //! 1,000 and 3,000 restarts); the live heap must end exactly where it started
-//! (0 bytes, 0 blocks). Then 100 whole trees (two workers and a nested
-//! supervisor) are built, started, stopped and dropped, with the same
-//! requirement. Its own test binary, so the dhat allocator sees only this
+//! (0 bytes, 0 blocks). The same for 1,000 restarts of a worker that keeps
+//! a standby instance (one is live before and after). Then 100 whole trees
+//! (two workers, one with a standby, and a nested supervisor) are built,
+//! started, stopped and dropped, with the same requirement. Its own test binary, so the dhat allocator sees only this
 //! test. Prints the allocations per restart.
 
 mod heap_support;
@@ -40,15 +41,19 @@ fn worker(id: &str) -> ChildSpec {
 /// One restart: the worker traps, the supervisor starts a new instance.
 /// The 1 ms intensity period, with 2 ms between crashes, keeps the restart
 /// window at one entry.
-async fn restart(tree: &Supervisor, n: u32) {
-    let address = tree.address("w").unwrap();
+async fn restart(tree: &Supervisor, path: &str, n: u32) {
+    let address = tree.address(path).unwrap();
     assert_eq!(
         address.request("!").await.unwrap_err().kind(),
         ErrorKind::Trap
     );
     tree.report().await;
     tokio::time::sleep(Duration::from_millis(2)).await;
-    let report = &tree.children()[0];
+    let report = tree
+        .children()
+        .into_iter()
+        .find(|c| c.path == path)
+        .unwrap();
     assert_eq!((report.state, report.restarts), ("Ready", n));
 }
 
@@ -63,41 +68,46 @@ fn restarts_and_trees_return_the_heap_to_its_baseline() {
     let tree = tokio.block_on(async {
         let spec = SupervisorSpec::new()
             .intensity(1, Duration::from_millis(1))
-            .child(worker("w"));
+            .child(worker("w"))
+            .child(worker("s").standby(true));
         let tree = Supervisor::new(&runtime, spec).unwrap();
         tree.start().await.unwrap();
         for n in 1..=WARM_UP {
-            restart(&tree, n).await;
+            restart(&tree, "w", n).await;
+            restart(&tree, "s", n).await;
         }
         tree
     });
-    heap_support::settle();
 
-    // 1. Restarts.
-    let before = heap();
-    tokio.block_on(async {
-        for n in WARM_UP + 1..=WARM_UP + RESTARTS {
-            restart(&tree, n).await;
-        }
-    });
-    let after = heap();
-    println!(
-        "heap gate restarts: {RESTARTS} restarts, live heap growth {} bytes in {} blocks, {:.1} allocations per restart",
-        after.0 - before.0,
-        after.1 - before.1,
-        (after.2 - before.2) as f64 / f64::from(RESTARTS)
-    );
-    assert_eq!(
-        (after.0 - before.0, after.1 - before.1),
-        (0, 0),
-        "the live heap grew over {RESTARTS} restarts"
-    );
+    // 1. Restarts; 2. restarts of a worker with a standby: each takes the
+    // standby and has the next one made (during the 2 ms after it).
+    for (path, what) in [("w", "restarts"), ("s", "restarts with a standby")] {
+        heap_support::settle();
+        let before = heap();
+        tokio.block_on(async {
+            for n in WARM_UP + 1..=WARM_UP + RESTARTS {
+                restart(&tree, path, n).await;
+            }
+        });
+        let after = heap();
+        println!(
+            "heap gate {what}: {RESTARTS} restarts, live heap growth {} bytes in {} blocks, {:.1} allocations per restart",
+            after.0 - before.0,
+            after.1 - before.1,
+            (after.2 - before.2) as f64 / f64::from(RESTARTS)
+        );
+        assert_eq!(
+            (after.0 - before.0, after.1 - before.1),
+            (0, 0),
+            "the live heap grew over {RESTARTS} {what}"
+        );
+    }
 
-    // 2. Whole trees built, started, stopped and dropped.
+    // 3. Whole trees built, started, stopped and dropped.
     let one_tree = || async {
         let inner = SupervisorSpec::new().child(worker("x"));
         let spec = SupervisorSpec::new()
-            .child(worker("a"))
+            .child(worker("a").standby(true))
             .child(ChildSpec::supervisor("inner", inner))
             .child(worker("b"));
         let t = Supervisor::new(&runtime, spec).unwrap();

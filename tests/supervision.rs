@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use component_actor::{
     ActorState, Address, ChildSpec, CleanupOutcome, ComponentManifest, ComponentSource, ErrorKind,
     EventKind, ResourceLimits, Restart, Runtime, RuntimeConfig, Shutdown, Strategy, Supervisor,
-    SupervisorEvent, SupervisorSpec, SupervisorStatus,
+    SupervisorEvent, SupervisorSpec, SupervisorStatus, WasiConfig,
 };
 use tokio::sync::mpsc;
 
@@ -724,6 +724,11 @@ fn specs_that_cannot_be_supervised_are_refused() {
                 )),
                 "inner",
             ),
+            (
+                SupervisorSpec::new()
+                    .child(ChildSpec::supervisor("inner", SupervisorSpec::new()).standby(true)),
+                "standby",
+            ),
         ] {
             let e = Supervisor::new(&rt, spec).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Config, "{e}");
@@ -743,6 +748,8 @@ fn a_tree_from_a_file() {
         let spec =
             SupervisorSpec::from_file(format!("{}/trees/demo.toml", env!("CARGO_MANIFEST_DIR")))
                 .unwrap();
+        // The counter keeps a standby; no other child does.
+        assert_eq!(format!("{spec:?}").matches("standby: true").count(), 1);
         let tree = Supervisor::new(&rt, spec).unwrap();
         tree.start().await.unwrap();
         let paths: Vec<String> = tree.children().into_iter().map(|c| c.path).collect();
@@ -773,6 +780,14 @@ fn bad_tree_files_are_typed_errors() {
             "[[children]]\nid = \"a\"\nmodule = \"a.wat\"\nmanifest = \"missing.toml\"\n",
             "missing.toml",
         ),
+        (
+            "[[children]]\nid = \"n\"\nstandby = true\n[children.supervisor]\n",
+            "`standby` is for actor children",
+        ),
+        (
+            "[[children]]\nid = \"a\"\nmodule = \"a.wat\"\nstandby = \"yes\"\n",
+            "standby",
+        ),
     ];
     for (i, (text, needle)) in cases.iter().enumerate() {
         let file = dir.join(format!("t{i}.toml"));
@@ -788,4 +803,75 @@ fn bad_tree_files_are_typed_errors() {
     let e = SupervisorSpec::from_file(dir.join("absent.toml")).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Load);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A child with a standby restarts as a new instance under every strategy,
+/// twice (the second restart takes the standby made after the first); its
+/// siblings are left alone, or stopped (their standbys discarded) and
+/// started as new instances, as the strategy says.
+#[test]
+fn children_with_a_standby_restart_as_new_instances_under_every_strategy() {
+    block_on(async {
+        for (strategy, after) in [
+            (Strategy::OneForOne, [ok("2"), ok("1"), ok("2")]),
+            (Strategy::OneForAll, [ok("1"), ok("1"), ok("1")]),
+            (Strategy::RestForOne, [ok("2"), ok("1"), ok("1")]),
+        ] {
+            let rt = Runtime::new(RuntimeConfig::default()).unwrap();
+            let spec = SupervisorSpec::new()
+                .strategy(strategy)
+                .intensity(10, Duration::from_secs(3600))
+                .child(worker("a").standby(true))
+                .child(worker("b").standby(true))
+                .child(worker("c").standby(true));
+            let tree = Supervisor::new(&rt, spec).unwrap();
+            tree.start().await.unwrap();
+            assert_eq!(
+                counts(&tree, &["a", "b", "c"]).await,
+                [ok("1"), ok("1"), ok("1")]
+            );
+            for n in 1..=2 {
+                // Time for the standbys to be made.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                crash(&tree, "b").await;
+                assert_eq!(restarts(&tree, "b"), n, "{strategy:?}");
+            }
+            assert_eq!(counts(&tree, &["a", "b", "c"]).await, after, "{strategy:?}");
+            bounded("stop", tree.stop()).await;
+        }
+    });
+}
+
+/// A supervised child with a standby restarts into the instance made
+/// ahead: `wat/standby_clock.wat` answers its instance's age, which is
+/// older than the time between the start and the crash.
+#[test]
+fn a_supervised_restart_takes_the_childs_standby() {
+    block_on(async {
+        let rt = Runtime::new(RuntimeConfig::default()).unwrap();
+        let clock = |standby: bool| {
+            let manifest = ComponentManifest::builder("clock")
+                .wasi(WasiConfig::default())
+                .build()
+                .unwrap();
+            ChildSpec::actor("clock", wat("standby_clock"), manifest).standby(standby)
+        };
+        let ahead = Duration::from_millis(400);
+        for standby in [true, false] {
+            let tree = Supervisor::new(&rt, SupervisorSpec::new().child(clock(standby))).unwrap();
+            tree.start().await.unwrap();
+            tokio::time::sleep(ahead).await;
+            let clock = tree.address("clock").unwrap();
+            assert_eq!(
+                clock.request("!").await.unwrap_err().kind(),
+                ErrorKind::Trap
+            );
+            tree.report().await;
+            let reply = clock.request("age?").await.unwrap();
+            let age = Duration::from_nanos(u64::from_le_bytes(reply[..].try_into().unwrap()));
+            // Made within moments of the start, long before the crash.
+            assert_eq!(age >= ahead / 2, standby, "standby {standby}: age {age:?}");
+            bounded("stop", tree.stop()).await;
+        }
+    });
 }

@@ -4,4 +4,5 @@
 pub(crate) mod child;
 pub(crate) mod component_actor;
 pub(crate) mod mailbox;
+pub(crate) mod recipe;
 pub(crate) mod state;

@@ -367,13 +367,7 @@ mod tests {
 
     const GUEST: &str = r#"(module (memory 1) (func (export "_start")))"#;
 
-    fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("tokio runtime")
-            .block_on(f)
-    }
+    use crate::test_support::block_on;
 
     fn pooled(slots: u32, max_memory_per_slot: u64) -> Runtime {
         Runtime::new(RuntimeConfig {

@@ -564,13 +564,7 @@ mod tests {
         (func (export "_health") (result i32) unreachable)
         (func (export "_cleanup")))"#;
 
-    fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("tokio runtime")
-            .block_on(f)
-    }
+    use crate::test_support::block_on;
 
     async fn instance(runtime: &Runtime, wat: &str) -> (WasmInstance, ResourceLimits) {
         let manifest = ComponentManifest::new("poison").unwrap();

@@ -56,6 +56,7 @@ struct TomlChild {
     supervisor: Option<TomlSupervisor>,
     restart: Option<TomlRestart>,
     shutdown_ms: Option<TomlShutdown>,
+    standby: Option<bool>,
 }
 
 fn bad(path: &Path, why: impl std::fmt::Display) -> ComponentError {
@@ -84,6 +85,7 @@ impl SupervisorSpec {
     /// manifest = "counter.toml"       # optional (default: a manifest named `id`)
     /// restart = "permanent"           # permanent | transient | temporary
     /// shutdown_ms = 5000              # or "infinity"
+    /// standby = false                 # true: keep a standby instance for restarts
     ///
     /// [[children]]
     /// id = "workers"                  # a nested supervisor
@@ -98,7 +100,8 @@ impl SupervisorSpec {
     ///
     /// [`ErrorKind::Load`] if a file cannot be read; [`ErrorKind::Manifest`]
     /// for bad TOML, an unknown key or value, a child with neither or both
-    /// of `module` and `supervisor`, or a bad manifest.
+    /// of `module` and `supervisor`, `standby` on a supervisor child, or a
+    /// bad manifest.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ComponentError> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|e| {
@@ -164,6 +167,12 @@ fn build(tree: TomlSupervisor, file: &Path, base: &Path) -> Result<SupervisorSpe
                         format!("child {:?}: a supervisor has no manifest", c.id),
                     ));
                 }
+                if c.standby.is_some() {
+                    return Err(bad(
+                        file,
+                        format!("child {:?}: `standby` is for actor children", c.id),
+                    ));
+                }
                 ChildSpec::supervisor(c.id.clone(), build(nested, file, base)?)
             }
             _ => {
@@ -200,6 +209,9 @@ fn build(tree: TomlSupervisor, file: &Path, base: &Path) -> Result<SupervisorSpe
                 ));
             }
             None => {}
+        }
+        if let Some(keep) = c.standby {
+            child = child.standby(keep);
         }
         spec = spec.child(child);
     }

@@ -111,6 +111,7 @@ pub struct ChildSpec {
     pub(crate) kind: ChildKind,
     pub(crate) restart: Restart,
     pub(crate) shutdown: Shutdown,
+    pub(crate) standby: bool,
 }
 
 impl ChildSpec {
@@ -125,6 +126,7 @@ impl ChildSpec {
             kind: ChildKind::Actor { source, manifest },
             restart: Restart::Permanent,
             shutdown: Shutdown::DEFAULT,
+            standby: false,
         }
     }
 
@@ -136,6 +138,7 @@ impl ChildSpec {
             kind: ChildKind::Supervisor(spec),
             restart: Restart::Permanent,
             shutdown: Shutdown::Infinity,
+            standby: false,
         }
     }
 
@@ -148,6 +151,17 @@ impl ChildSpec {
     /// Sets the shutdown.
     pub fn shutdown(mut self, shutdown: Shutdown) -> Self {
         self.shutdown = shutdown;
+        self
+    }
+
+    /// Whether an actor child keeps a standby instance, made after each of
+    /// its starts so that its next restart skips instantiation (off by
+    /// default; the costs are in [`ComponentActor::with_standby`]). A
+    /// supervisor child has none: `Supervisor::new` refuses it.
+    ///
+    /// [`ComponentActor::with_standby`]: crate::ComponentActor::with_standby
+    pub fn standby(mut self, keep: bool) -> Self {
+        self.standby = keep;
         self
     }
 
@@ -203,7 +217,8 @@ impl SupervisorSpec {
 
     /// Refuses what cannot be supervised: an empty or duplicate id, an id
     /// with a `/` (it separates the levels of a path), a zero period or
-    /// health interval, `failures_to_restart` 0. `path` names this
+    /// health interval, `failures_to_restart` 0, a standby on a
+    /// supervisor child. `path` names this
     /// supervisor in the error.
     pub(crate) fn validate(&self, path: &str) -> Result<(), ComponentError> {
         let bad = |why: String| Err(ComponentError::new(path, ErrorKind::Config, why));
@@ -230,6 +245,12 @@ impl SupervisorSpec {
                 return bad(format!("two children have the id {:?}", c.id));
             }
             if let ChildKind::Supervisor(spec) = &c.kind {
+                if c.standby {
+                    return bad(format!(
+                        "child {:?}: a standby instance is for actor children, not supervisors",
+                        c.id
+                    ));
+                }
                 spec.validate(&join(path, &c.id))?;
             }
         }

@@ -441,7 +441,8 @@ fn spawn_supervisor(
         let child_path = join(&path, &child.id);
         let (node, view) = match child.kind {
             ChildKind::Actor { source, manifest } => {
-                let actor = ComponentActor::new(runtime, source, manifest);
+                let actor =
+                    ComponentActor::new(runtime, source, manifest).with_standby(child.standby);
                 let address = mailbox::spawn(actor, Some(sink))?;
                 (Node::Actor(address.clone()), ViewKind::Actor(address))
             }
