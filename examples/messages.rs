@@ -16,7 +16,10 @@
 //! actor or a request handler calling another actor) and with the caller
 //! `block_on` itself, whose scheduler also polls tokio's I/O driver (an
 //! `epoll_wait`) between a request and its answer. Both sides of each ratio
-//! are measured from the same caller.
+//! are measured from the same caller. Also printed: the floor of any
+//! mailbox with a task per actor, a round trip to a task that answers at
+//! once with no guest (a bounded tokio mpsc carrying a oneshot, as ours
+//! does), and what that floor plus raw's guest work comes to against raw.
 //!
 //! With `--check`, exits 1 unless the round trip p50 with the caller a task
 //! stays within `MAX_ROUND_TRIP_RATIO` of raw (measured once more if not;
@@ -150,6 +153,12 @@ fn round_trip() -> (f64, f64) {
         let mut raw_echo = raw_echo;
         let from_task = row("round trip p50 (caller a task)", 50.0, &mut o, &mut r);
         row("round trip p99 (caller a task)", 99.0, &mut o, &mut r);
+        let mut hops = tokio::spawn(task_round_trips()).await.expect("the floor");
+        let (hop, raw50) = (percentile(&mut hops, 50.0), percentile(&mut r, 50.0));
+        println!(
+            "task round trip, no guest (the floor) p50 {hop:.2?}: floor + raw = {:.2}x raw",
+            (hop + raw50).as_secs_f64() / raw50.as_secs_f64()
+        );
         // The caller `block_on`: between the request and its answer tokio's
         // one-thread scheduler also polls its I/O driver (an `epoll_wait`).
         let (mut o, mut r) = round_trip_samples(&address, &mut raw_echo).await;
@@ -175,6 +184,31 @@ fn round_trip() -> (f64, f64) {
         address.stop(STOP_TIMEOUT).await.expect("stop");
         (from_task, from_block_on)
     })
+}
+
+/// 20,000 timed round trips from the calling task to a task that answers
+/// at once, through a bounded mpsc carrying a oneshot (what a mailbox with
+/// a task per actor cannot do without), every answer checked.
+async fn task_round_trips() -> Vec<Duration> {
+    type Ask = (bytes::Bytes, tokio::sync::oneshot::Sender<bytes::Bytes>);
+    let (to, mut inbox) = tokio::sync::mpsc::channel::<Ask>(1024);
+    tokio::spawn(async move {
+        while let Some((message, reply)) = inbox.recv().await {
+            let _ = reply.send(message);
+        }
+    });
+    let mut samples = Vec::with_capacity(20_000);
+    for _ in 0..20_000 {
+        let t = Instant::now();
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        to.send((bytes::Bytes::from_static(MESSAGE), reply))
+            .await
+            .expect("the answering task");
+        let echoed = answer.await.expect("an answer");
+        samples.push(t.elapsed());
+        assert_eq!(&echoed[..], MESSAGE);
+    }
+    samples
 }
 
 /// 20,000 timed requests through `address` and 20,000 timed raw messages,
