@@ -629,32 +629,33 @@ impl ComponentActor {
     /// does between Starting and Ready. The instance is the standby's when
     /// one was made.
     async fn launch(&mut self) -> Result<WasmInstance, ComponentError> {
-        let standby = self.shared.standby().take();
+        // Only an actor that keeps standbys has one to take.
+        let standby = match self.keep_standby {
+            true => self.shared.standby().take(),
+            false => None,
+        };
         let made = match standby {
             Some(standby) => standby.take().await,
             None => None,
         };
-        let Made {
-            mut instance,
-            output,
-        } = match made {
-            Some(made) => made,
+        let mut instance = match made {
+            Some(Made { instance, output }) => {
+                if output.is_some() {
+                    self.shared.record().wasi = output;
+                }
+                instance
+            }
             None => {
                 let recipe = self.recipe()?;
                 let output = recipe.output();
                 if output.is_some() {
-                    // Set first: what a failed instantiation wrote is kept.
+                    // Set before instantiating: what a failed
+                    // instantiation wrote is kept.
                     self.shared.record().wasi = output.clone();
                 }
-                Made {
-                    instance: recipe.instantiate(output.clone()).await?,
-                    output,
-                }
+                recipe.instantiate(output).await?
             }
         };
-        if output.is_some() {
-            self.shared.record().wasi = output;
-        }
         instance.call_start(self.manifest.limits()).await?;
         Ok(instance)
     }
