@@ -1165,4 +1165,47 @@ mod tests {
         });
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    /// The WASI output an actor reports is its current instance's, whether
+    /// the start made that instance or took the standby: what the instance
+    /// before it wrote is gone. The guest's `start` section writes
+    /// "made\n", its `say` export "said\n".
+    #[test]
+    fn the_wasi_output_is_the_instance_the_start_took() {
+        const TALKER: &str = r#"(module
+            (import "wasi_snapshot_preview1" "fd_write"
+              (func $fd_write (param i32 i32 i32 i32) (result i32)))
+            (memory (export "memory") 1)
+            (data (i32.const 0) "\10\00\00\00\05\00\00\00")
+            (data (i32.const 8) "\18\00\00\00\05\00\00\00")
+            (data (i32.const 16) "made\n")
+            (data (i32.const 24) "said\n")
+            (func $made (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 32))))
+            (start $made)
+            (func (export "say") (drop (call $fd_write (i32.const 1) (i32.const 8) (i32.const 1) (i32.const 32))))
+            (func (export "crash") unreachable))"#;
+        block_on(async {
+            let runtime = Runtime::new(crate::RuntimeConfig::default()).unwrap();
+            for standby in [true, false] {
+                let manifest = ComponentManifest::builder("talker")
+                    .wasi(crate::WasiConfig::default())
+                    .build()
+                    .unwrap();
+                let mut actor =
+                    ComponentActor::new(&runtime, ComponentSource::from_wat(TALKER), manifest)
+                        .with_standby(standby);
+                let stdout = |actor: &ComponentActor| actor.wasi_output().unwrap().stdout;
+                actor.start().await.unwrap();
+                actor.call("say", &[]).await.unwrap();
+                assert_eq!(stdout(&actor), b"made\nsaid\n", "standby {standby}");
+                if standby {
+                    standby_made(&actor).await;
+                }
+                crash(&actor).await;
+                actor.start().await.unwrap();
+                assert_eq!(stdout(&actor), b"made\n", "standby {standby}");
+                actor.stop(Duration::from_secs(1)).await.unwrap();
+            }
+        });
+    }
 }
