@@ -9,6 +9,7 @@
 //! cargo run --release --example messages -- --scale 100000  # 100,000 live actors
 //! cargo run --release --example messages -- --scale 100000 --pooling
 //! cargo run --release --example messages -- --scale 100000 --memory-reservation 262144
+//! cargo run --release --example messages -- --scale 10000 --raw  # raw wasmtime, the same state
 //! cargo run --release --example messages -- --check       # ci/perf's bound on the round trip
 //! ```
 //!
@@ -61,7 +62,12 @@ fn main() -> ExitCode {
                     .and_then(|b| b.parse::<u64>().ok())
                     .expect("--memory-reservation BYTES")
             });
-        scale(n, args.iter().any(|a| a == "--pooling"), reservation);
+        let pooled = args.iter().any(|a| a == "--pooling");
+        if args.iter().any(|a| a == "--raw") {
+            scale_raw(n, pooled);
+        } else {
+            scale(n, pooled, reservation);
+        }
         return ExitCode::SUCCESS;
     }
     if let Some(i) = args.iter().position(|a| a == "--profile") {
@@ -372,6 +378,48 @@ fn scale(n: usize, pooled: bool, reservation: Option<u64>) {
             a.stop(STOP_TIMEOUT).await.expect("stop");
         }
         println!("stopped {count} in {:.2?}", t.elapsed());
+    });
+}
+
+/// The baseline of [`scale`]: `n` raw wasmtime stores of the echo guest
+/// (fuel and epoch interruption on, as in ours), each having handled one message
+/// (`alloc-message`, the bytes written, `handle-message`, the reply copied
+/// out), then idle: resident memory per store. Everything an idle actor
+/// holds past this is the actor's own (its task, mailbox, control channel
+/// and bookkeeping).
+fn scale_raw(n: usize, pooled: bool) {
+    let rt = current_thread();
+    rt.block_on(async {
+        let allocation = if pooled {
+            Allocation::Pooling {
+                slots: n as u32 + 1,
+                max_memory_per_slot: 256 << 10,
+            }
+        } else {
+            Allocation::OnDemand
+        };
+        println!("raw wasmtime, allocation: {}", label(allocation));
+        let raw = Raw::new(allocation, &echo_guest());
+        let mut first = RawEcho::start(&raw).await;
+        assert_eq!(&first.message(MESSAGE).await[..], MESSAGE);
+        // The echo guest has no `_cleanup`: its stores are dropped.
+        drop(first);
+        let (rss0, virt0) = status();
+        let mut live = Vec::with_capacity(n);
+        for _ in 0..n {
+            let mut echo = RawEcho::start(&raw).await;
+            assert_eq!(&echo.message(MESSAGE).await[..], MESSAGE);
+            live.push(echo);
+        }
+        let (rss1, virt1) = status();
+        let per = |a: u64, b: u64| (b.saturating_sub(a)) as f64 / n as f64;
+        println!(
+            "{n} raw stores (each having handled one message): resident {:.1} KiB per store, \
+             virtual {:.1} KiB per store",
+            per(rss0, rss1),
+            per(virt0, virt1),
+        );
+        println!("rss_kib_per_store={:.1}", per(rss0, rss1));
     });
 }
 
