@@ -186,8 +186,16 @@ type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 ///
 /// `Display` is one line: `component `name`: message`. The wasmtime error
 /// that caused it, when there is one, is the [`source`](std::error::Error::source).
+///
+/// One pointer wide: the fields are boxed, so that every `Result` carrying
+/// one stays small and cheap to move on the paths that succeed (a
+/// message's reply is a `Result<Bytes, ComponentError>` moved through
+/// several calls and a channel), at one allocation more when an error is
+/// made.
+pub struct ComponentError(Box<Fields>);
+
 #[derive(Debug)]
-pub struct ComponentError {
+struct Fields {
     component: String,
     kind: ErrorKind,
     message: String,
@@ -196,22 +204,43 @@ pub struct ComponentError {
     source: Option<BoxError>,
 }
 
+impl fmt::Debug for ComponentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Fields {
+            component,
+            kind,
+            message,
+            denied,
+            exit_code,
+            source,
+        } = &*self.0;
+        f.debug_struct("ComponentError")
+            .field("component", component)
+            .field("kind", kind)
+            .field("message", message)
+            .field("denied", denied)
+            .field("exit_code", exit_code)
+            .field("source", source)
+            .finish()
+    }
+}
+
 impl ComponentError {
     /// A new error of `kind` for `component`, with a one-line `message`.
     pub fn new(component: impl Into<String>, kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(Fields {
             component: component.into(),
             kind,
             message: message.into(),
             denied: Vec::new(),
             exit_code: None,
             source: None,
-        }
+        }))
     }
 
     /// Attaches the underlying cause, kept as [`source`](std::error::Error::source).
     pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
-        self.source = Some(source.into());
+        self.0.source = Some(source.into());
         self
     }
 
@@ -242,42 +271,43 @@ impl ComponentError {
             labels.join(", ")
         );
         let mut err = Self::new(component, ErrorKind::PermissionDenied, message);
-        err.denied = denied;
+        err.0.denied = denied;
         err
     }
 
     /// An [`ErrorKind::Exit`] error: the guest called `proc_exit(code)`.
     pub fn exit(component: impl Into<String>, code: i32, message: impl Into<String>) -> Self {
         let mut err = Self::new(component, ErrorKind::Exit, message);
-        err.exit_code = Some(code);
+        err.0.exit_code = Some(code);
         err
     }
 
     /// The code the guest passed to `proc_exit`, for an [`ErrorKind::Exit`]
     /// error; `None` for every other kind.
     pub fn exit_code(&self) -> Option<i32> {
-        self.exit_code
+        self.0.exit_code
     }
 
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.0.kind
     }
 
     /// The name of the component that failed.
     pub fn component(&self) -> &str {
-        &self.component
+        &self.0.component
     }
 
     /// The one-line description, without the component name.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     /// Every import the manifest denied, as exact `(module, name)` pairs in
     /// import order; empty unless the kind is [`ErrorKind::PermissionDenied`].
     pub fn denied_imports(&self) -> Vec<(&str, &str)> {
-        self.denied
+        self.0
+            .denied
             .iter()
             .map(|(m, n)| (m.as_str(), n.as_str()))
             .collect()
@@ -286,13 +316,14 @@ impl ComponentError {
 
 impl fmt::Display for ComponentError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "component `{}`: {}", self.component, self.message)
+        write!(f, "component `{}`: {}", self.0.component, self.0.message)
     }
 }
 
 impl std::error::Error for ComponentError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
+        self.0
+            .source
             .as_deref()
             .map(|e| e as &(dyn std::error::Error + 'static))
     }
@@ -301,6 +332,35 @@ impl std::error::Error for ComponentError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fields are boxed: a `Result` carrying an error is no larger than
+    /// its `Ok` value and a pointer, on every path that succeeds.
+    #[test]
+    fn an_error_is_one_pointer_wide() {
+        assert_eq!(
+            std::mem::size_of::<ComponentError>(),
+            std::mem::size_of::<usize>()
+        );
+        assert_eq!(std::mem::size_of::<Result<(), ComponentError>>(), 8);
+        assert!(std::mem::size_of::<Result<bytes::Bytes, ComponentError>>() <= 40);
+    }
+
+    #[test]
+    fn the_debug_form_names_every_field() {
+        let e = ComponentError::exit("c", 3, "exited");
+        let debug = format!("{e:?}");
+        for field in [
+            "ComponentError",
+            "component: \"c\"",
+            "kind: Exit",
+            "message: \"exited\"",
+            "denied: []",
+            "exit_code: Some(3)",
+            "source: None",
+        ] {
+            assert!(debug.contains(field), "{debug} lacks {field}");
+        }
+    }
 
     #[test]
     fn every_kind_round_trips_through_its_name() {

@@ -61,8 +61,7 @@ pub(crate) fn accepts(state: &ActorState) -> bool {
 /// [`ErrorKind::MessageTooLarge`]).
 #[derive(Debug)]
 pub struct SendError {
-    // Boxed: the common `Ok` path stays small.
-    error: Box<ComponentError>,
+    error: ComponentError,
     message: Bytes,
 }
 
@@ -97,7 +96,7 @@ impl std::error::Error for SendError {
 
 impl From<SendError> for ComponentError {
     fn from(e: SendError) -> Self {
-        *e.error
+        e.error
     }
 }
 
@@ -210,10 +209,7 @@ impl Address {
             }
             stopped(component, &state)
         };
-        Err(SendError {
-            error: Box::new(error),
-            message,
-        })
+        Err(SendError { error, message })
     }
 
     fn enqueue(&self, permit: mpsc::Permit<'_, Envelope>, message: Bytes) -> Delivery {
@@ -239,18 +235,18 @@ impl Address {
         match self.mailbox.try_reserve() {
             Ok(permit) => Ok(self.enqueue(permit, message)),
             Err(mpsc::error::TrySendError::Full(())) => Err(SendError {
-                error: Box::new(ComponentError::new(
+                error: ComponentError::new(
                     self.component(),
                     ErrorKind::MailboxFull,
                     format!(
                         "the mailbox is full ({} messages)",
                         self.mailbox.max_capacity()
                     ),
-                )),
+                ),
                 message,
             }),
             Err(mpsc::error::TrySendError::Closed(())) => Err(SendError {
-                error: Box::new(stopped(self.component(), &self.handle.state())),
+                error: stopped(self.component(), &self.handle.state()),
                 message,
             }),
         }
@@ -275,7 +271,7 @@ impl Address {
                 Ok(permit) => permit,
                 Err(_) => {
                     return Err(SendError {
-                        error: Box::new(stopped(self.component(), &self.handle.state())),
+                        error: stopped(self.component(), &self.handle.state()),
                         message,
                     });
                 }
