@@ -300,21 +300,26 @@ fn maps() -> Result<usize, std::io::Error> {
     std::fs::read_to_string("/proc/self/maps").map(|m| m.lines().count())
 }
 
+/// The allocation of a scale run of `n` instances: on-demand, or a pool of
+/// `n + 1` slots of 256 KiB (the echo guest's memory is 128 KiB).
+fn scale_allocation(n: usize, pooled: bool) -> Allocation {
+    if pooled {
+        Allocation::Pooling {
+            slots: n as u32 + 1,
+            max_memory_per_slot: 256 << 10,
+        }
+    } else {
+        Allocation::OnDemand
+    }
+}
+
 /// `n` live actors, each spawned with a mailbox and having answered one
 /// message, then idle: resident and virtual memory per actor. With
 /// `reservation`, `RuntimeConfig::memory_reservation` is set to it.
 fn scale(n: usize, pooled: bool, reservation: Option<u64>) {
     let rt = current_thread();
     rt.block_on(async {
-        // Slots of 256 KiB: the echo guest's memory is 128 KiB.
-        let allocation = if pooled {
-            Allocation::Pooling {
-                slots: n as u32 + 1,
-                max_memory_per_slot: 256 << 10,
-            }
-        } else {
-            Allocation::OnDemand
-        };
+        let allocation = scale_allocation(n, pooled);
         println!(
             "allocation: {}, memory reservation: {}",
             label(allocation),
@@ -391,14 +396,7 @@ fn scale(n: usize, pooled: bool, reservation: Option<u64>) {
 fn scale_raw(n: usize, pooled: bool) {
     let rt = current_thread();
     rt.block_on(async {
-        let allocation = if pooled {
-            Allocation::Pooling {
-                slots: n as u32 + 1,
-                max_memory_per_slot: 256 << 10,
-            }
-        } else {
-            Allocation::OnDemand
-        };
+        let allocation = scale_allocation(n, pooled);
         println!("raw wasmtime, allocation: {}", label(allocation));
         let raw = Raw::new(allocation, &echo_guest());
         let mut first = RawEcho::start(&raw).await;
